@@ -1,0 +1,7 @@
+"""Commands of the ``ikctrial design`` group."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer()
