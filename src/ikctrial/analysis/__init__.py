@@ -1,0 +1,1 @@
+"""Endpoint derivation and analysis datasets: pure functions from trial data to analysis values."""
