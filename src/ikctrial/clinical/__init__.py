@@ -1,0 +1,1 @@
+"""Clinical scores and the eligibility engine: pure functions with exact decimal boundaries."""

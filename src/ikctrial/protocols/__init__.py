@@ -1,0 +1,1 @@
+"""Protocol files shipped with ikctrial (package data read by ``ikctrial.protocol``)."""
