@@ -1,0 +1,1 @@
+"""ADaM analysis datasets: metadata and conformance (domain.md 10.2)."""

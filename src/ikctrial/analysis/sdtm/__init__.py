@@ -1,0 +1,1 @@
+"""SDTM datasets built from the protocol and the trial record (domain.md 10.1)."""
