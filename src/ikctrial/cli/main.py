@@ -29,6 +29,12 @@ GROUPS: dict[str, list[str]] = {
     "design": ["ikctrial.cli.design"],
     "endpoints": ["ikctrial.cli.endpoints"],
     "ctcae": ["ikctrial.cli.ctcae"],
+    "audit": ["ikctrial.cli.audit"],
+    "db": ["ikctrial.cli.db"],
+    "site": ["ikctrial.cli.site"],
+    "user": ["ikctrial.cli.user"],
+    "token": ["ikctrial.cli.token"],
+    "randomization": ["ikctrial.cli.randomization"],
 }
 GROUP_HELP: dict[str, str] = {
     "protocol": "Show and validate protocol files.",
@@ -38,10 +44,17 @@ GROUP_HELP: dict[str, str] = {
     "design": "Sample size, simulated power and scenario grids.",
     "endpoints": "Derive endpoints (PFS with FDA censoring rules).",
     "ctcae": "Grade lab values by CTCAE v5.0.",
+    "audit": "Verify and export the hash-chained audit trail.",
+    "db": "Create or upgrade the EDC database (IKCTRIAL_DATABASE_URL).",
+    "site": "Register participating sites.",
+    "user": "Create users with a role and their sites.",
+    "token": "Issue API tokens.",
+    "randomization": "Generate the concealed randomization list.",
 }
 # Single commands: (name, module, function).
 COMMANDS: list[tuple[str, str, str]] = [
     ("demo", "ikctrial.cli.demo", "demo"),
+    ("serve", "ikctrial.cli.serve", "serve"),
 ]
 
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ikctrial.clinical.bclc import BclcStage
 from ikctrial.clinical.child_pugh import ChildPughClass
+from ikctrial.clinical.edit_checks import EditCheck
 from ikctrial.protocol.validation import FieldRuleError
 
 CRITERION_IDS: tuple[str, ...] = (
@@ -507,10 +508,12 @@ class Protocol(StrictModel):
     response: Response
     endpoints: Endpoints
     product: Product
+    edit_checks: list[EditCheck] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _cross_field(self) -> Protocol:
         _require_unique([a.code for a in self.arms], "arms", "code")
+        _require_unique([c.id for c in self.edit_checks], "edit_checks", "id")
         _require_unique(self.consent_versions, "consent_versions", "")
         if len(self.allocation_ratio) != len(self.arms):
             raise FieldRuleError(

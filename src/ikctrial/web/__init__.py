@@ -1,0 +1,1 @@
+"""The EDC: a Django project (sites, subjects, consent, randomization, audit) and its REST API."""

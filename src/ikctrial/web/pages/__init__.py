@@ -1,0 +1,1 @@
+"""Server-rendered site pages (Django templates + htmx): dashboard, screening, subject, schedule."""

@@ -1,0 +1,1 @@
+"""Data queries: manual (data manager, monitor) and automatic (protocol edit checks)."""

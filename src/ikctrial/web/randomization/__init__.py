@@ -1,0 +1,1 @@
+"""Concealed randomization: lists per stratum, race-safe allocation, and the allocation log."""

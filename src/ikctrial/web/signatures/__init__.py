@@ -1,0 +1,1 @@
+"""21 CFR Part 11 electronic signatures, casebook sign-off, freeze and lock."""

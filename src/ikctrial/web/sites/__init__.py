@@ -1,0 +1,1 @@
+"""Sites, staff (users with one role each), site memberships and API tokens."""

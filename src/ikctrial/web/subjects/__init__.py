@@ -1,0 +1,1 @@
+"""Subjects: screening records, eligibility verdicts and the screening log."""

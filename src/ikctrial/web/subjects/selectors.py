@@ -1,0 +1,113 @@
+"""Reads of subjects: site scoping for subjects in ONE place (``subjects_for_user``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from ikctrial.web.errors import NotFoundError
+from ikctrial.web.sites.permissions import Action
+from ikctrial.web.sites.selectors import Actor, authorize, may, sites_for_user
+from ikctrial.web.subjects.models import Subject
+from ikctrial.web.validation import MAX_ID
+
+
+def subjects_for_user(actor: Actor) -> QuerySet[Subject]:
+    """The subjects the actor may see: those of its sites, if its role sees subjects at all."""
+    if not may(actor, Action.SUBJECT_VIEW):
+        return Subject.objects.none()
+    return Subject.objects.filter(site__in=sites_for_user(actor)).select_related(
+        "site", "verdict", "randomization__stratum"
+    )
+
+
+def subject_for_user(actor: Actor, subject_id: int) -> Subject:
+    """One visible subject; another site's subject (or none) is ``NotFoundError`` (404)."""
+    if not 0 < subject_id <= MAX_ID:
+        raise NotFoundError(f"subject {subject_id} not found")
+    subject = subjects_for_user(actor).filter(pk=subject_id).first()
+    if subject is None:
+        raise NotFoundError(f"subject {subject_id} not found")
+    return subject
+
+
+def subject_status(subject: Subject) -> str:
+    """Where the subject stands: screen_failed, screened, consented, randomized(_in_error)."""
+    randomization = getattr(subject, "randomization", None)
+    if randomization is not None:
+        return str(randomization.status)
+    if subject.verdict.eligible is False:
+        return "screen_failed"
+    if subject.consents.exists():
+        return "consented"
+    return "screened"
+
+
+def subject_document(subject: Subject) -> dict[str, Any]:
+    """The subject as the API shows it (interfaces.md): verdict, consent, randomization, status."""
+    randomization = getattr(subject, "randomization", None)
+    consents = [
+        {
+            "version": consent.version,
+            "signed_on": consent.signed_on,
+            "signed_by": consent.signed_by,
+            "recorded_by": consent.recorded_by,
+            "recorded_at": consent.recorded_at,
+        }
+        for consent in subject.consents.all()
+    ]
+    return {
+        "subject_id": subject.pk,
+        "screening_number": subject.screening_number,
+        "site": subject.site.code,
+        "subject_ref": subject.subject_ref,
+        "screening_date": subject.screening_date,
+        "screened_by": subject.screened_by,
+        "screened_at": subject.screened_at,
+        "status": subject_status(subject),
+        "protocol_version": subject.verdict.protocol_version,
+        "eligibility": subject.verdict.result,
+        "consent": consents[-1] if consents else None,
+        "consents": consents,
+        "randomization": None
+        if randomization is None
+        else {
+            "randomization_number": randomization.number,
+            "arm": randomization.arm,
+            "stratum": randomization.stratum.levels,
+            "randomized_at": randomization.randomized_at,
+            "randomized_by": randomization.randomized_by,
+            "status": randomization.status,
+            "error_reason": randomization.error_reason or None,
+        },
+    }
+
+
+def screening_log(actor: Actor) -> list[dict[str, Any]]:
+    """Every screened patient of the actor's sites, failures included and why (for CONSORT)."""
+    authorize(actor, Action.SCREENING_LOG_VIEW)
+    rows = []
+    for subject in subjects_for_user(actor).prefetch_related("consents"):
+        criteria = subject.verdict.result.get("criteria", [])
+        rows.append(
+            {
+                "subject_id": subject.pk,
+                "screening_number": subject.screening_number,
+                "site": subject.site.code,
+                "screening_date": subject.screening_date,
+                "eligible": subject.verdict.eligible,
+                "status": subject_status(subject),
+                "failed": [
+                    {"id": c["id"], "reason": c["reason"]}
+                    for c in criteria
+                    if c["result"] == "fail"
+                ],
+                "unknown": [
+                    {"id": c["id"], "reason": c["reason"]}
+                    for c in criteria
+                    if c["result"] == "unknown"
+                ],
+            }
+        )
+    return rows

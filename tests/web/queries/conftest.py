@@ -1,0 +1,5 @@
+"""The CRF fixtures (randomized subject, passwords) for the query tests."""
+
+from tests.web.crf.conftest import passwords, randomize
+
+__all__ = ["passwords", "randomize"]
