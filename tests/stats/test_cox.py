@@ -70,6 +70,35 @@ def test_collinear_covariate_is_a_clear_error() -> None:
     assert "collinear" in raised.value.problem
 
 
+@pytest.mark.parametrize(
+    ("columns", "field"),
+    [
+        ({"event": "e"}, "e"),  # all censored (event = 0)
+        ({"censor": "CNSR"}, "CNSR"),  # ADaM: all CNSR = 1
+        ({"event": "e", "filter": "z == 1"}, "e"),  # events only outside the filtered subset
+    ],
+)
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_no_events_is_a_clear_error_not_a_hazard_ratio_of_1(
+    columns: dict[str, str], field: str, ties: str
+) -> None:
+    """Without events the partial likelihood is flat: no estimate exists (R coxph prints coef NA
+    with 0 df); we refuse with an InputError naming the column (exit 2), never HR = 1."""
+    frame = pd.DataFrame(
+        {
+            "t": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+            "e": [0, 0, 0, 0, 0, 0] if "filter" not in columns else [0, 1, 0, 1, 0, 1],
+            "CNSR": [1, 1, 1, 1, 1, 1],
+            "z": [1, 0, 1, 0, 1, 0],
+            "x": [1.0, 2.0, 3.0, 4.0, 5.0, 7.0],
+        }
+    )
+    with pytest.raises(InputError) as raised:
+        CoxPH(ties=ties).fit(frame, time="t", covariates=["x"], **columns)
+    assert raised.value.field == field
+    assert raised.value.problem == "no events: the Cox model cannot be estimated"
+
+
 @pytest.mark.parametrize("ties", ["efron", "breslow"])
 def test_perfect_separation_warns_and_returns(ties: str) -> None:
     """Every treated patient outlives every control: the coefficient diverges; warn, do not hang."""

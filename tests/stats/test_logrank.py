@@ -20,7 +20,8 @@ from tests.stats.survival_reference import (
 
 from ikctrial.errors import InputError
 from ikctrial.stats.io import level_codes
-from ikctrial.stats.logrank import logrank_batch, logrank_test
+from ikctrial.stats.logrank import _observed_expected, logrank_batch, logrank_test
+from ikctrial.stats.risk_sets import two_group_risk_sets
 
 
 def _test(case: dict[str, Any]) -> Any:
@@ -145,3 +146,107 @@ def test_bad_input_names_the_column(
         logrank_test(frame, time="t", event="e", group=group)
     assert raised.value.field == field
     assert problem in raised.value.problem
+
+
+def _general_path(
+    time: np.ndarray, event: np.ndarray, group: np.ndarray, include: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Group 1's O, E, V from the k-group risk table (the path rows with ties take)."""
+    code = np.broadcast_to((group == 1).astype(np.intp), time.shape)
+    if include is not None:
+        code = np.where(include, code, -1)
+    observed, expected, covariance = _observed_expected(time, event, code, 2)
+    return observed[:, 1], expected[:, 1], covariance[:, 1, 1]
+
+
+def _random_trials(
+    seed: int, *, rounded: bool, masked: bool, shared_group: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    rng = np.random.default_rng(seed)
+    shape = (300, 40)
+    time = rng.exponential(10.0, size=shape)
+    if rounded:  # integer times in half of the rows: ties, also between events and censorings
+        time[::2] = np.ceil(time[::2])
+    event = rng.random(shape) < 0.7
+    group = np.arange(shape[1]) % 2 if shared_group else rng.integers(0, 2, size=shape)
+    include = rng.random(shape) < 0.8 if masked else None
+    if masked:
+        assert include is not None
+        time[~include] = rng.uniform(-5.0, 5.0, size=int((~include).sum()))  # must not matter
+    return time, event, group, include
+
+
+@pytest.mark.parametrize("rounded", [False, True], ids=["distinct", "ties"])
+@pytest.mark.parametrize("masked", [False, True], ids=["all", "include"])
+@pytest.mark.parametrize("shared_group", [False, True], ids=["group-per-row", "shared-group"])
+def test_two_group_fast_path_equals_general_path(
+    rounded: bool, masked: bool, shared_group: bool
+) -> None:
+    """The sorted-key two-group path of logrank_batch gives the k-group risk table's O, E, V (to
+    1e-12), with and without ties (tied rows fall back row by row) and include masks."""
+    time, event, group, include = _random_trials(
+        3, rounded=rounded, masked=masked, shared_group=shared_group
+    )
+    sets = two_group_risk_sets(time, event, group == 1, include)
+    assert sets is not None
+    tied = set(sets.tied.tolist())
+    assert tied <= set(range(0, time.shape[0], 2))  # only rounded rows can tie
+    assert bool(tied) == rounded
+    batch = logrank_batch(time, event, group, include)
+    observed, expected, variance = _general_path(time, event, group, include)
+    np.testing.assert_array_equal(batch.observed, observed)
+    np.testing.assert_allclose(batch.expected, expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(batch.variance, variance, rtol=0, atol=1e-12)
+
+
+def test_rows_with_a_tied_event_are_exactly_the_ones_flagged() -> None:
+    """Only a tie that involves an event needs the tie blocks: censored-censored ties and left-out
+    subjects do not; a tie between -0.0 and 0.0 and times 1 ulp apart (closer than the key's
+    resolution) are flagged, so the fast path never orders what it cannot tell apart."""
+    one_ulp = float(np.nextafter(2.0, 3.0))
+    time = np.array(
+        [
+            [1.0, 2.0, 2.0, 3.0],  # event at 2 tied with a censoring at 2
+            [1.0, 2.0, 2.0, 3.0],  # two censorings at 2
+            [1.0, 2.0, 2.0, 3.0],  # event at 2 tied with a left-out subject
+            [0.0, -0.0, 2.0, 3.0],  # event at 0 tied with a censoring at -0
+            [1.0, 2.0, one_ulp, 3.0],  # events 1 ulp apart
+            [1.0, 2.0, 2.5, 3.0],  # distinct
+        ]
+    )
+    event = np.array(
+        [
+            [True, True, False, True],
+            [True, False, False, True],
+            [True, True, True, True],
+            [True, False, True, True],
+            [True, True, True, False],
+            [True, True, True, True],
+        ]
+    )
+    include = np.ones(time.shape, dtype=bool)
+    include[2, 2] = False
+    sets = two_group_risk_sets(time, event, np.array([0, 1, 0, 1]) == 1, include)
+    assert sets is not None
+    assert sets.tied.tolist() == [0, 3, 4]
+    batch = logrank_batch(time, event, np.array([0, 1, 0, 1]), include)
+    observed, expected, variance = _general_path(time, event, np.array([0, 1, 0, 1]), include)
+    np.testing.assert_array_equal(batch.observed, observed)
+    np.testing.assert_allclose(batch.expected, expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(batch.variance, variance, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan")], ids=["negative", "nan"])
+def test_times_the_key_cannot_order_use_the_general_path(bad: float) -> None:
+    """A negative or NaN time of an included subject disables the sorted-key path for the batch
+    (the results are then the risk table's for every row)."""
+    time, event, group, _ = _random_trials(5, rounded=False, masked=False, shared_group=True)
+    time[7, 3] = bad
+    assert two_group_risk_sets(time, event, group == 1) is None
+    keep = np.ones(time.shape[0], dtype=bool)
+    keep[7] = False
+    batch = logrank_batch(time, event, group)
+    observed, expected, variance = _general_path(time, event, group, None)
+    np.testing.assert_array_equal(batch.observed[keep], observed[keep])
+    np.testing.assert_allclose(batch.expected[keep], expected[keep], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(batch.variance[keep], variance[keep], rtol=0, atol=1e-12)

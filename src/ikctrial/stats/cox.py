@@ -379,8 +379,13 @@ def cox_fit(
     ties: Ties = "efron",
     robust: bool = False,
     level: float = 0.95,
+    event_field: str = "event",
 ) -> CoxResult:
-    """Fit the Cox model on a covariate matrix (n, p); ``cluster`` codes imply robust SEs."""
+    """Fit the Cox model on a covariate matrix (n, p); ``cluster`` codes imply robust SEs.
+
+    Without any event the partial likelihood is flat (every beta fits equally), so there is no
+    estimate: an ``InputError`` naming ``event_field`` (the event or censoring column), never
+    HR = 1 with a zero-width interval."""
     ties = check_ties(ties)
     level = check_level(level)
     x = np.asarray(x, dtype=np.float64)
@@ -389,7 +394,7 @@ def cox_fit(
     centered = x - x.mean(axis=0)
     _check_design(x, names)
     if not event.any():
-        raise InputError("event", "no events: the Cox model needs at least one")
+        raise InputError(event_field, "no events: the Cox model cannot be estimated")
     stratum = np.zeros(time.size, dtype=np.intp) if strata is None else strata
     layout = _layout(centered, time, event, stratum, ties)
     beta = np.zeros(x.shape[1])
@@ -542,6 +547,7 @@ class CoxPH:
             ties=self.ties,
             robust=self.robust,
             level=self.level,
+            event_field=event if event is not None else censor or "event",
         )
         self.params_ = pd.Series(self.result_.coef, index=names, name="coef")
         self.hazard_ratios_ = pd.Series(np.exp(self.result_.coef), index=names, name="exp(coef)")

@@ -6,23 +6,34 @@ At each distinct event time t_j with n_j at risk and d_j events, group k has exp
 Observed minus expected and the covariance are summed over times and, when stratified, over strata;
 the statistic is ``(O - E)' V^- (O - E)`` over all groups but the first, with df = rank of V.
 
-The counting is ``risk_sets.risk_table``: ``logrank_batch`` runs it on B trials at once (one row
-per trial), the k-group test on one row per stratum after ``risk_sets.tally`` has collapsed tied
-subjects into counts.
+The counting is ``risk_sets.risk_table``: the k-group test runs it on one row per stratum after
+``risk_sets.tally`` has collapsed tied subjects into counts. ``logrank_batch`` (two groups, B
+trials at once, one row per trial) counts with ``risk_sets.two_group_risk_sets`` (one sort of
+packed keys per row) and sends only rows with tied event times through ``risk_table``; both paths
+share the formulas below. pandas and scipy.stats are imported where used, so the design simulator,
+which needs only ``logrank_batch``, starts without them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
-from scipy import stats
 
 from ikctrial.errors import InputError
-from ikctrial.stats.risk_sets import FloatArray, padded_rows, risk_table, tally
+from ikctrial.stats.risk_sets import (
+    FloatArray,
+    padded_rows,
+    risk_table,
+    tally,
+    two_group_risk_sets,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,22 @@ class ObservedExpected:
     covariance: FloatArray
 
 
+def _tie_factor(at_risk: FloatArray, died: FloatArray) -> FloatArray:
+    """``d (n - d) / (n - 1)``: how ``d`` events tied among ``n`` at risk shrink the variance
+    (1 for a single event, 0 when ``n`` = 1)."""
+    return np.divide(
+        died * (at_risk - died), at_risk - 1.0, out=np.zeros_like(died), where=at_risk > 1.0
+    )
+
+
+def _covariance_term(
+    tie_factor: FloatArray | float, share_k: FloatArray, share_m: FloatArray, same_group: bool
+) -> FloatArray:
+    """Hypergeometric covariance of groups k and m at event times: ``f p_k (delta_km - p_m)``."""
+    term: FloatArray = tie_factor * share_k * (float(same_group) - share_m)
+    return term
+
+
 def _observed_expected(
     time: FloatArray,
     event: NDArray[np.bool_],
@@ -63,7 +90,7 @@ def _observed_expected(
     at_risk, died = table.at_risk[counted], table.events[counted]  # (M, K): event times only
     n, d = at_risk.sum(axis=1), died.sum(axis=1)
     share = at_risk / n[:, None]
-    ties = np.divide(d * (n - d), n - 1.0, out=np.zeros_like(d), where=n > 1.0)
+    ties = _tie_factor(n, d)
     trials = time.shape[0]
 
     def per_row(values: FloatArray) -> FloatArray:
@@ -74,9 +101,44 @@ def _observed_expected(
     covariance = np.empty((trials, n_groups, n_groups))
     for k in range(n_groups):
         for m in range(k, n_groups):
-            term = ties * share[:, k] * ((k == m) - share[:, m])
+            term = _covariance_term(ties, share[:, k], share[:, m], k == m)
             covariance[:, k, m] = covariance[:, m, k] = per_row(term)
     return observed, expected, covariance
+
+
+def _group_1_sums(
+    time: FloatArray,
+    event: NDArray[np.bool_],
+    in_group_1: NDArray[np.bool_],
+    include: NDArray[np.bool_] | None,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Observed, expected and variance of group 1 in each row (B,).
+
+    Rows whose event times are all distinct take the two-group fast path: each event is alone at
+    its time (d = 1: tie factor 1, and where n = 1, p (1 - p) = 0 anyway), so the sums run over
+    the sorted positions. Rows with a tie involving an event go through ``risk_table``.
+    """
+    rows = np.arange(time.shape[0])
+    observed, expected, variance = (np.zeros(rows.size) for _ in range(3))
+    sets = two_group_risk_sets(time, event, in_group_1, include)
+    if sets is not None:
+        share = sets.at_risk_1 / sets.at_risk.astype(np.float64)
+        observed = np.count_nonzero(sets.died_1, axis=1).astype(np.float64)
+        expected = np.einsum("ij,ij->i", sets.died, share, dtype=np.float64)
+        term = _covariance_term(1.0, share, share, True)
+        variance = np.einsum("ij,ij->i", sets.died, term, dtype=np.float64)
+        rows = sets.tied
+    if rows.size:
+        code = np.broadcast_to(in_group_1.astype(np.intp), time.shape)[rows]
+        if include is not None:
+            code = np.where(include[rows], code, -1)
+        tied_observed, tied_expected, covariance = _observed_expected(
+            time[rows], event[rows], code, 2
+        )
+        observed[rows] = tied_observed[:, 1]
+        expected[rows] = tied_expected[:, 1]
+        variance[rows] = covariance[:, 1, 1]
+    return observed, expected, variance
 
 
 def logrank_batch(
@@ -91,19 +153,16 @@ def logrank_batch(
     ``include`` False leaves a patient out of that trial (e.g. not enrolled at the cut-off).
     Each row equals R ``survdiff`` on that trial alone.
     """
-    time = np.asarray(time, dtype=np.float64)
-    event = np.asarray(event, dtype=bool)
-    code = np.broadcast_to((np.asarray(group) == 1).astype(np.intp), time.shape)
+    time = np.ascontiguousarray(time, dtype=np.float64)
+    event = np.broadcast_to(np.asarray(event, dtype=bool), time.shape)
+    in_group_1 = np.asarray(group) == 1
     if include is not None:
-        code = np.where(np.asarray(include, dtype=bool), code, -1)
-    observed, expected, covariance = _observed_expected(time, event, code, 2)
-    variance = covariance[:, 1, 1]
-    difference = observed[:, 1] - expected[:, 1]
+        include = np.broadcast_to(np.asarray(include, dtype=bool), time.shape)
+    observed, expected, variance = _group_1_sums(time, event, in_group_1, include)
+    difference = observed - expected
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(variance > 0, difference / np.sqrt(variance), np.nan)
-    return LogrankBatch(
-        observed=observed[:, 1], expected=expected[:, 1], variance=variance, z=z, chisq=z**2
-    )
+    return LogrankBatch(observed=observed, expected=expected, variance=variance, z=z, chisq=z**2)
 
 
 def observed_expected(
@@ -151,6 +210,8 @@ class LogrankResult:
     @property
     def summary(self) -> pd.DataFrame:
         """One row per group: N, observed, expected, (O-E)^2/E, (O-E)^2/V as R prints them."""
+        import pandas as pd
+
         difference = self.observed - self.expected
         return pd.DataFrame(
             {
@@ -190,6 +251,8 @@ def logrank_test(
     ``data`` holds one row per subject; give ``event`` (1 = event) or ``censor`` (ADaM CNSR,
     event = 1 - CNSR); ``filter`` is a pandas query applied first.
     """
+    from scipy import stats
+
     from ikctrial.stats.io import level_codes, survival_columns
 
     columns = survival_columns(

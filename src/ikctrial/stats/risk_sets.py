@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float64]
@@ -94,6 +93,8 @@ def tally(
     """Collapse tied subjects by hashing times (O(n)), so the sort in ``risk_table`` runs over
     distinct combinations only; left as is when times are mostly distinct (no gain)."""
     stratum = np.zeros(time.size, dtype=np.intp) if stratum is None else stratum
+    import pandas as pd  # here, not at the top: the batched log-rank runs without pandas
+
     codes, distinct = pd.factorize(time)
     n_strata = int(stratum.max(initial=0)) + 1
     cells = distinct.size * n_strata * n_groups * 2
@@ -138,3 +139,73 @@ def padded_rows(
         row[sorted_key, position] = column[order]
         laid_out.append(row)
     return mask, tuple(laid_out)
+
+
+_TIME_BITS = np.int64(0x7FFF_FFFF_FFFF_FFFC)
+"""Keeps a non-negative float64's bits but the sign (so -0.0 keys as 0.0) and the two lowest."""
+_LEFT_OUT = np.int64(-1)
+"""Key of a subject left out of a row: the largest, so it sorts after every included subject."""
+
+
+@dataclass(frozen=True)
+class TwoGroupRiskSets:
+    """Two groups, each row's subjects sorted by DESCENDING time (left-out subjects last).
+
+    At position k of a row the risk set is the k + 1 subjects sorted so far, ``at_risk_1`` (B, n)
+    of them in group 1; ``died`` and ``died_1`` (B, n): the subject there had an event (and is in
+    group 1). The counts are those of R at every event of a row whose event times are distinct;
+    ``tied`` lists the rows where an event shares its time with another subject (their tie
+    blocks need ``risk_table``).
+    """
+
+    at_risk_1: NDArray[np.int32]
+    died: BoolArray
+    died_1: BoolArray
+    tied: NDArray[np.intp]
+
+    @property
+    def at_risk(self) -> NDArray[np.int64]:
+        """Subjects at risk at each position: k + 1 (1-d, the same for every row)."""
+        return np.arange(1, self.died.shape[1] + 1)
+
+
+def two_group_risk_sets(
+    time: FloatArray,
+    event: BoolArray,
+    in_group_1: BoolArray,
+    include: BoolArray | None = None,
+) -> TwoGroupRiskSets | None:
+    """Risk sets of B two-group samples from one sort of 64-bit keys per row: no argsort, no
+    gathers, no (B, n, K) table.
+
+    ``time`` (B, n) contiguous float64; ``event`` (B, n); ``in_group_1`` (B, n) or (n,);
+    ``include`` False leaves a subject out. A non-negative float's bits order like the float;
+    the key is the complement of those bits with the two lowest (2^-51 of the time) replaced by
+    the flags event and group 1, so sorting keys ascending sorts subjects by descending time and
+    carries their flags along. Times equal but for those two bits count as tied, which keeps
+    ``tied`` exact. None when an included time is negative or NaN (its key would not order it).
+    """
+    valid = time >= 0
+    if include is not None:
+        valid |= ~include
+    if not valid.all():
+        return None
+    flags = np.left_shift(event, 1, dtype=np.int8)
+    flags |= in_group_1
+    key = time.view(np.int64) & _TIME_BITS
+    key ^= ~flags  # = ~(bits | flags): the int8 complement sign-extends to all 64 bits
+    if include is not None:
+        np.copyto(key, _LEFT_OUT, where=~include)
+    key.sort(axis=1)
+    sorted_flags = np.bitwise_and(key, 3, dtype=np.uint8, casting="unsafe")
+    sorted_flags ^= 3
+    died = sorted_flags >= 2
+    member = sorted_flags & 1
+    same_time = (key[:, 1:] ^ key[:, :-1]) < 4  # equal but for the flag bits
+    tied_pairs = same_time & (died[:, 1:] | died[:, :-1])
+    return TwoGroupRiskSets(
+        at_risk_1=np.cumsum(member, axis=1, dtype=np.int32),
+        died=died,
+        died_1=died & member.view(bool),
+        tied=np.unique(np.flatnonzero(tied_pairs) // max(time.shape[1] - 1, 1)),
+    )
