@@ -50,7 +50,7 @@ def text_lengths(df: pd.DataFrame) -> dict[str, int]:
     return {
         str(column): max((len(v) for v in df[column] if isinstance(v, str)), default=1) or 1
         for column in df.columns
-        if df[column].dtype == object
+        if pd.api.types.is_object_dtype(df[column]) or pd.api.types.is_string_dtype(df[column])
     }
 
 

@@ -263,6 +263,12 @@ def write_xpt(
         )
 
 
+def format_name(declared: str) -> str:
+    """A SAS format as its name (``DATE9``), whether the reader gives it with the terminating
+    period (``DATE9.``, pyreadstat >= 1.3) or without; a width.decimals format keeps its point."""
+    return declared[:-1] if declared.endswith(".") else declared
+
+
 def read_xpt(path: str | Path, *, encoding: str | None = None) -> tuple[pd.DataFrame, XptMetadata]:
     """Read an XPT file: values (SAS dates as ``datetime.date``) and dataset metadata.
 
@@ -280,7 +286,11 @@ def read_xpt(path: str | Path, *, encoding: str | None = None) -> tuple[pd.DataF
         raise InputError("", f"not a readable XPT file ({exc})", source=source) from None
     names = list(meta.column_names)
     labels = [label or "" for label in meta.column_labels]
-    formats = {name: fmt for name, fmt in meta.original_variable_types.items() if fmt is not None}
+    formats = {
+        name: format_name(fmt)
+        for name, fmt in meta.original_variable_types.items()
+        if fmt is not None
+    }
     metadata = XptMetadata(
         dataset_name=meta.table_name or "",
         dataset_label=meta.file_label or "",
