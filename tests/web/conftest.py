@@ -81,11 +81,11 @@ class Trial:
 
 @pytest.fixture
 def trial(db: None) -> Trial:
-    """Sites SITEA and SITEB; one user per role, member of SITEA (admin: every site)."""
+    """Sites SITEA (Asia/Taipei), SITEB (UTC); one user per role, member of SITEA (admin: all)."""
     from ikctrial.web.sites.services import site_create, token_create, user_create
 
     site_create(actor=OPERATOR, code=OWN_SITE, name="Own hospital", timezone="Asia/Taipei")
-    site_create(actor=OPERATOR, code=OTHER_SITE, name="Other hospital")
+    site_create(actor=OPERATOR, code=OTHER_SITE, name="Other hospital", timezone="UTC")
     users: dict[str, Any] = {}
     tokens: dict[str, str] = {}
     for role in Role.values:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from ikctrial.cli.common import emit_json, stdout
+from ikctrial.web.sites.defaults import DEFAULT_SITE_TIMEZONE
 
 app = typer.Typer()
 
@@ -13,7 +14,9 @@ app = typer.Typer()
 def create(
     code: str = typer.Argument(..., help="Site code, e.g. TPE01 (capitals, digits, - or _)."),
     name: str = typer.Option(..., "--name", help="Hospital name."),
-    timezone: str = typer.Option("UTC", "--timezone", help="IANA time zone, e.g. Asia/Taipei."),
+    timezone: str = typer.Option(
+        DEFAULT_SITE_TIMEZONE, "--timezone", help="IANA time zone of the site's clocks."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the site as JSON."),
 ) -> None:
     """Register a participating site."""

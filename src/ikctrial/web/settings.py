@@ -7,6 +7,8 @@
   per-process key otherwise (nothing we sign outlives the process without it).
 - ``IKCTRIAL_ALLOWED_HOSTS``: comma-separated (default ``localhost,127.0.0.1,[::1],testserver``).
 - ``IKCTRIAL_DEBUG``: ``1``/``true`` for development.
+- ``IKCTRIAL_STATIC_ROOT``: where ``collectstatic`` writes, if used (static files are served from
+  the apps by WhiteNoise without it).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -103,6 +106,15 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# The server (gunicorn under ``ikctrial serve``) serves its own static files through WhiteNoise,
+# straight from the apps' static folders (the finders): no ``collectstatic`` step, no web server in
+# front needed. ``collectstatic`` still works (into STATIC_ROOT) for a deployment that wants it.
+STATIC_ROOT = os.environ.get("IKCTRIAL_STATIC_ROOT") or None
+WHITENOISE_USE_FINDERS = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 LOGGING = {
     "version": 1,

@@ -202,6 +202,12 @@ def test_listing_filters_scoping_and_csv(
     assert rows[0]["check_id"] == "VS_TEMP"
     assert rows[0]["field"] == "temperature_c"
     assert trial.client("statistician").get("/api/v1/queries").json() == []
+    by_subject = trial.client("monitor").get("/api/v1/queries", {"subject_id": own.subject_id})
+    assert [q["subject_id"] for q in by_subject.json()] == [own.subject_id]
+    # an id beyond 64 bits matches nothing (the fuzzer found it overflowing SQLite: a 500)
+    beyond = trial.client("monitor").get("/api/v1/queries", {"subject_id": 2**70})
+    assert beyond.status_code == 200
+    assert beyond.json() == []
 
 
 def test_checks_are_read_from_the_protocol(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,7 +1,9 @@
 """REST endpoints of the audit trail: list (streamed), verify, export as CSV or JSON.
 
 Mounted under ``/api/v1/audit``. Lists and exports are streamed from a database iterator, so a
-long trail never sits in memory. Reading the trail is limited to the roles that review it.
+long trail never sits in memory. Reading the trail needs ``audit.view`` (the study-wide reviewers,
+docs/permissions.md): the trail spans every site and its events carry no site, so site-scoped roles
+do not read it. What a reader sees is decided by ``selectors.events_in_window`` (concealment).
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from typing import Any, Literal
 from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Field, Query, Router, Schema
 
-from ikctrial.errors import InputError
-from ikctrial.web.audit.permissions import require_audit_reader
-from ikctrial.web.audit.services import events_between, export_chunks, json_chunks, verify_chain
+from ikctrial.web.audit.selectors import events_in_window
+from ikctrial.web.audit.services import export_chunks, json_chunks, verify_chain
+from ikctrial.web.audit.window import window_bounds
+from ikctrial.web.sites.permissions import Action
+from ikctrial.web.sites.selectors import authorize
 
 router = Router(tags=["audit"])
 
@@ -58,33 +62,23 @@ class VerdictOut(Schema):
     first_bad_event: int | None
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
-
-
-def _window(window: Window) -> tuple[datetime | None, datetime | None]:
-    since, until = _utc(window.since), _utc(window.until)
-    if since is not None and until is not None and until < since:
-        raise InputError("until", "must not be before since")
-    return since, until
-
-
 @router.get("", response=list[EventOut], summary="Audit events in a time window (streamed)")
 def audit_events(request: HttpRequest, window: Query[Window]) -> StreamingHttpResponse:
     """Events with ``since <= timestamp < until``, oldest first, as a streamed JSON array."""
-    require_audit_reader(request.auth)
-    since, until = _window(window)
+    authorize(request.auth, Action.AUDIT_VIEW)
+    since, until = window_bounds(window.since, window.until)
     return StreamingHttpResponse(
-        json_chunks(events_between(since, until)), content_type="application/json"
+        json_chunks(events_in_window(request.auth, since, until)), content_type="application/json"
     )
 
 
 @router.get("/verify", response=VerdictOut, summary="Verify the hash chains")
 def audit_verify(request: HttpRequest) -> dict[str, Any]:
-    """``{"ok", "events", "first_bad_event"}``: the first event whose hash or link fails."""
-    require_audit_reader(request.auth)
+    """``{"ok", "events", "first_bad_event"}``: the first event whose hash or link fails.
+
+    Every event is checked, the concealed ones too (only the verdict is returned).
+    """
+    authorize(request.auth, Action.AUDIT_VIEW)
     return verify_chain().as_dict()
 
 
@@ -95,12 +89,13 @@ def audit_verify(request: HttpRequest) -> dict[str, Any]:
 )
 def audit_export(request: HttpRequest, window: Query[ExportWindow]) -> StreamingHttpResponse:
     """The audit listing for a window as a file download, written while it is read."""
-    require_audit_reader(request.auth)
-    since, until = _window(window)
+    authorize(request.auth, Action.AUDIT_VIEW)
+    since, until = window_bounds(window.since, window.until)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     content_type = "text/csv; charset=utf-8" if window.format == "csv" else "application/json"
+    events = events_in_window(request.auth, since, until)
     response = StreamingHttpResponse(
-        export_chunks(events_between(since, until), window.format), content_type=content_type
+        export_chunks(events, window.format), content_type=content_type
     )
     response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.{window.format}"'
     return response

@@ -12,6 +12,7 @@ reason is refused with ``ReasonRequiredError``. Operations whose effect the trai
 from __future__ import annotations
 
 from contextlib import suppress
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 from django.apps import apps
@@ -78,20 +79,31 @@ def _label(model: type[models.Model]) -> str:
     return model._meta.label_lower
 
 
+def _stored_value(field: models.Field[Any, Any], raw: Any) -> Any:
+    """A field value as the database stores it, in its audit form (so equal values compare equal).
+
+    A ``DecimalField`` stores its ``decimal_places`` (``40`` is stored and read back as
+    ``40.0000``), so decimals are quantized to that scale, ties away from zero as PostgreSQL's
+    ``numeric`` rounds; without it a save of an unchanged ``40`` would record a change.
+    """
+    with suppress(ValidationError):  # a value the field cannot parse is recorded as given
+        raw = field.to_python(raw)
+    if isinstance(field, models.DecimalField) and isinstance(raw, Decimal) and raw.is_finite():
+        with suppress(InvalidOperation):  # too many digits: the database refuses it, not us
+            raw = raw.quantize(Decimal(1).scaleb(-field.decimal_places), rounding=ROUND_HALF_UP)
+    return audit_value(raw)
+
+
 def _field_values(model: type[models.Model], instance: models.Model) -> dict[str, Any]:
     """The instance's concrete field values as recorded (normalized like the database would)."""
-    values = {}
-    for f in model._meta.concrete_fields:
-        raw = getattr(instance, f.attname)
-        with suppress(ValidationError):  # a value the field cannot parse is recorded as given
-            raw = f.to_python(raw)
-        values[f.name] = audit_value(raw)
-    return values
+    return {
+        f.name: _stored_value(f, getattr(instance, f.attname)) for f in model._meta.concrete_fields
+    }
 
 
 def _row_values(model: type[models.Model], row: dict[str, Any]) -> dict[str, Any]:
     """A ``values()`` row (keyed by attname) as recorded, keyed by field name."""
-    return {f.name: audit_value(row[f.attname]) for f in model._meta.concrete_fields}
+    return {f.name: _stored_value(f, row[f.attname]) for f in model._meta.concrete_fields}
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:

@@ -1,8 +1,8 @@
-"""Audit-trail services: verify the hash chains, stream events, export them as CSV or JSON.
+"""Audit-trail services: verify the hash chains, export events as CSV or JSON.
 
-Exports are generators over ``QuerySet.iterator()``: a trail of millions of events is written in
-constant memory (the web layer wraps them in ``StreamingHttpResponse``, the CLI writes them to a
-file).
+Exports are generators over the streamed events of ``selectors.events_in_window`` (which also
+applies allocation concealment): a trail of millions of events is written in constant memory
+(the web layer wraps them in ``StreamingHttpResponse``, the CLI writes them to a file).
 """
 
 from __future__ import annotations
@@ -12,14 +12,12 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
-from datetime import datetime
 from typing import Any
 
 from ikctrial.web.audit.chain import GENESIS_HASH, canonical_timestamp, event_hash, event_payload
 from ikctrial.web.audit.models import AuditEvent
-from ikctrial.web.audit.selectors import events_in_window
+from ikctrial.web.audit.selectors import CHUNK_SIZE
 
-CHUNK_SIZE = 2000
 EXPORT_FORMATS = ("csv", "json")
 CSV_COLUMNS = (
     "event_id",
@@ -97,16 +95,6 @@ def verify_chain(*, using: str = "default") -> ChainVerdict:
                 broken = True
         expected_sequence, previous = row["sequence"] + 1, row["hash"]
     return ChainVerdict(ok=not bad, events=count, first_bad_event=min(bad) if bad else None)
-
-
-def events_between(
-    since: datetime | None = None, until: datetime | None = None, *, using: str = "default"
-) -> Iterator[AuditEvent]:
-    """Events with ``since <= timestamp < until``, streamed from the database in chunks."""
-    events: Iterator[AuditEvent] = events_in_window(since, until, using=using).iterator(
-        chunk_size=CHUNK_SIZE
-    )
-    return events
 
 
 def event_document(event: AuditEvent) -> dict[str, Any]:

@@ -110,16 +110,6 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _quantize_decimals(record: models.Model) -> None:
-    """Decimals at the column's scale, as the database stores them (no spurious audit diffs)."""
-    for column in record._meta.concrete_fields:
-        value = getattr(record, column.attname)
-        if isinstance(column, models.DecimalField) and isinstance(value, Decimal):
-            setattr(
-                record, column.attname, value.quantize(Decimal(1).scaleb(-column.decimal_places))
-            )
-
-
 def _prepare_visit(record: Visit, entry: entries.VisitEntry, dates: SubjectDates) -> None:
     """Window and OUT_OF_WINDOW flag from the protocol calendar anchored on RANDDT (1.3, 1.5)."""
     assert dates.randomization_date is not None
@@ -256,7 +246,6 @@ def _upsert(
     row = row or model(**lookup)
     for name, value in values.items():
         setattr(row, name, value)
-    _quantize_decimals(row)
     save_validated(row)
 
 
@@ -453,7 +442,6 @@ def crf_record_save(
     with audit_context(actor=actor, reason=reason, source=source):
         if spec.prepare is not None:
             spec.prepare(record, entry, dates)
-        _quantize_decimals(record)
         save_validated(record)
         if spec.after_save is not None:
             spec.after_save(subject, dates)

@@ -75,7 +75,9 @@ def query_listing(actor: Actor, filters: QueryFilter) -> QuerySet[DataQuery]:
     lookups = {
         "status": filters.status,
         "subject__site__code": filters.site,
-        "subject_id": filters.subject_id,
+        # ``subject__pk``, not the column ``subject_id``: a pk lookup answers "none" for an id
+        # beyond the database's integer range, where the raw column overflows the driver
+        "subject__pk": filters.subject_id,
         "form": filters.form,
         "origin": filters.origin,
         "field": filters.field,

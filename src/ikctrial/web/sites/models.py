@@ -11,6 +11,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 
 from ikctrial.web.audit.models import AuditedModel
+from ikctrial.web.sites.defaults import DEFAULT_SITE_TIMEZONE
 from ikctrial.web.sites.permissions import Role
 
 
@@ -33,7 +34,9 @@ class Site(AuditedModel):
         ],
     )
     name = models.CharField(max_length=200)
-    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    timezone = models.CharField(
+        max_length=64, default=DEFAULT_SITE_TIMEZONE, validators=[validate_timezone]
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

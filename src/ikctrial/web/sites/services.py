@@ -12,6 +12,7 @@ from django.db import transaction
 from ikctrial.errors import InputError
 from ikctrial.web.audit.context import audit_context
 from ikctrial.web.errors import ConflictError
+from ikctrial.web.sites.defaults import DEFAULT_SITE_TIMEZONE
 from ikctrial.web.sites.models import ApiToken, Site, SiteMembership, Staff
 from ikctrial.web.sites.permissions import Action, Role
 from ikctrial.web.sites.selectors import Actor, authorize, staff_by_username, token_digest
@@ -22,7 +23,12 @@ TOKEN_PREFIX = "ikc_"
 
 @transaction.atomic
 def site_create(
-    *, actor: Actor, code: str, name: str, timezone: str = "UTC", source: str = "api"
+    *,
+    actor: Actor,
+    code: str,
+    name: str,
+    timezone: str = DEFAULT_SITE_TIMEZONE,
+    source: str = "api",
 ) -> Site:
     """Register a participating site."""
     authorize(actor, Action.SITE_MANAGE)
