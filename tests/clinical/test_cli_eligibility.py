@@ -107,6 +107,36 @@ def test_invalid_json_exits_2(tmp_path: Path) -> None:
     assert result.stderr.startswith(f"{path}: invalid JSON at line 1")
 
 
+def test_repeated_key_exits_2(tmp_path: Path, example_record: dict[str, Any]) -> None:
+    # "hiv": true then "hiv": false would otherwise be read as false (JSON keeps the last)
+    text = json.dumps(example_record).replace('"hiv": false', '"hiv": true, "hiv": false')
+    path = _write(tmp_path, text)
+    result = runner.invoke(app, ["eligibility", "check", str(path), "--json"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.strip() == f"{path}: hiv: duplicate key (JSON keeps the last silently)"
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"pregnant": True}, "pregnant: true is impossible for sex male"),
+        (
+            {"encephalopathy": "grade_3_4"},
+            "encephalopathy_last_episode_date: null (never) contradicts encephalopathy "
+            "'grade_3_4' at screening",
+        ),
+    ],
+)
+def test_contradictory_record_exits_2(
+    tmp_path: Path, make_record: Any, changes: dict[str, Any], message: str
+) -> None:
+    path = _write(tmp_path, make_record(changes))
+    result = runner.invoke(app, ["eligibility", "check", str(path), "--json"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.strip() == f"{path}: {message}"
+
+
 def test_missing_file_exits_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["eligibility", "check", str(tmp_path / "nope.json")])
     assert result.exit_code == 2

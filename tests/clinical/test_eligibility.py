@@ -23,6 +23,10 @@ AT_S = {
     "prior_therapies": [],
 }
 FEMALE = {"sex": "female"}
+HE_AT_SCREENING = {  # Child-Pugh C10 from HE grade 1-2, the episode dated on S
+    "encephalopathy": "grade_1_2",
+    "encephalopathy_last_episode_date": "2025-06-30",
+}
 MILD_LIVER = {  # Child-Pugh 2+2+2+2+1 = B9
     "labs.bilirubin.value": 2.5,
     "labs.albumin.value": 3.0,
@@ -124,7 +128,7 @@ CASES: list[tuple[str, dict[str, Any], str, str, str | None]] = [
     ("4.3 B9 via record: ECOG 3 -> D", {"ecog": 3}, "I3_bclc", "fail", "BCLC D (allowed B, C)"),
     (
         "4.3 Child-Pugh C -> D",
-        {**MILD_LIVER, "encephalopathy": "grade_1_2"},
+        {**MILD_LIVER, **HE_AT_SCREENING},
         "I3_bclc",
         "fail",
         None,
@@ -149,7 +153,7 @@ CASES: list[tuple[str, dict[str, Any], str, str, str | None]] = [
     ("4.1 I5: B9 passes (max 9)", MILD_LIVER, "I5_child_pugh", "pass", "Child-Pugh B9 (max 9)"),
     (
         "4.1 I5: C10 fails",
-        {**MILD_LIVER, "encephalopathy": "grade_1_2"},
+        {**MILD_LIVER, **HE_AT_SCREENING},
         "I5_child_pugh",
         "fail",
         "Child-Pugh C10 (max 9)",
@@ -375,6 +379,34 @@ CASES: list[tuple[str, dict[str, Any], str, str, str | None]] = [
         "E4_life_threatening",
         "pass",
         None,
+    ),
+    (
+        "5.1 E4: HE graded at screening is an episode on S, whatever the last date",
+        {"encephalopathy": "grade_1_2", "encephalopathy_last_episode_date": "2023-01-10"},
+        "E4_life_threatening",
+        "fail",
+        "hepatic encephalopathy grade 1-2 at screening (within 6 months)",
+    ),
+    (
+        "5.1 E4: HE grade 3-4 at screening, history absent",
+        {"encephalopathy": "grade_3_4", "encephalopathy_last_episode_date": "<absent>"},
+        "E4_life_threatening",
+        "fail",
+        None,
+    ),
+    (
+        "0 tri-state: episode before W, HE at screening missing",
+        {"encephalopathy": "<absent>", "encephalopathy_last_episode_date": "2024-12-29"},
+        "E4_life_threatening",
+        "unknown",
+        "encephalopathy 2024-12-29, before 2024-12-30; encephalopathy at screening missing",
+    ),
+    (
+        "5.1 E4: never, HE at screening missing",
+        {"encephalopathy": "<absent>"},
+        "E4_life_threatening",
+        "pass",
+        "no life-threatening disease; no encephalopathy episode",
     ),
     (
         "5.1 E4: history field absent",

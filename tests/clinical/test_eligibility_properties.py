@@ -25,6 +25,9 @@ def _day(offset_days: int) -> str:
 def complete_records(draw: st.DrawFn) -> dict[str, Any]:
     """A complete, valid screening record with values spread around every rule boundary."""
     female = draw(st.booleans())
+    encephalopathy = draw(st.sampled_from(["none", "grade_1_2", "grade_3_4"]))
+    # HE graded at screening contradicts "never": such a record has a dated last episode
+    never = st.none() if encephalopathy == "none" else st.nothing()
     bilirubin_mg_dl = draw(st.sampled_from([0.8, 1.99, 2, 2.5, 3, 3.01, 4.5]))
     in_si = draw(st.booleans())
     return {
@@ -56,7 +59,7 @@ def complete_records(draw: st.DrawFn) -> dict[str, Any]:
             "inr": {"value": draw(st.sampled_from([1.0, 1.69, 1.7, 2.3, 2.31, 2.8]))},
         },
         "ascites": draw(st.sampled_from(["none", "mild", "moderate_severe"])),
-        "encephalopathy": draw(st.sampled_from(["none", "grade_1_2", "grade_3_4"])),
+        "encephalopathy": encephalopathy,
         "prior_tace": draw(st.booleans()),
         "prior_therapies": [{"type": "chemotherapy", "end_date": _day(draw(st.integers(-5, 90)))}],
         "other_trial_end_date": draw(st.one_of(st.none(), st.integers(0, 90).map(_day))),
@@ -64,9 +67,7 @@ def complete_records(draw: st.DrawFn) -> dict[str, Any]:
         "htlv": draw(st.booleans()),
         "active_infection": draw(st.booleans()),
         "active_cardiac_disease": draw(st.booleans()),
-        "encephalopathy_last_episode_date": draw(
-            st.one_of(st.none(), st.integers(150, 220).map(_day))
-        ),
+        "encephalopathy_last_episode_date": draw(st.one_of(never, st.integers(150, 220).map(_day))),
         "cns_disease": draw(st.booleans()),
         "brain_or_meningeal_metastasis": draw(st.booleans()),
         "pregnant": draw(st.booleans()) if female else False,
@@ -186,7 +187,8 @@ def test_adding_a_failing_criterion_never_makes_eligible(
     for part in parents:
         target = target.setdefault(part, {})
     target[last] = value
-    if path == "encephalopathy":  # grade 3-4 fails only with the rest of Child-Pugh known
+    if path == "encephalopathy":  # grade 3-4 fails I5 only with the rest of Child-Pugh known
+        record["encephalopathy_last_episode_date"] = S.isoformat()  # HE at S: not "never"
         record["labs"] = {
             "bilirubin": {"value": 3.5, "unit": "mg/dL"},
             "albumin": {"value": 2.5, "unit": "g/dL"},

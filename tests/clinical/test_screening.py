@@ -78,6 +78,13 @@ def test_example_record_parses(example_record: dict[str, Any]) -> None:
             "prior_therapies[0].end_date",
             "'soon' is not a date YYYY-MM-DD",
         ),
+        ({"pregnant": True}, "pregnant", "true is impossible for sex male"),
+        ({"breast_feeding": True}, "breast_feeding", "true is impossible for sex male"),
+        (
+            {"encephalopathy": "grade_1_2"},
+            "encephalopathy_last_episode_date",
+            "null (never) contradicts encephalopathy 'grade_1_2' at screening",
+        ),
         (
             {"encephalopathy_last_episode_date": "2026-03-03"},
             "encephalopathy_last_episode_date",

@@ -10,7 +10,13 @@ import pytest
 import yaml
 
 from ikctrial.errors import InputError
-from ikctrial.protocol import CRITERION_IDS, Protocol, load_protocol, protocol_from_mapping
+from ikctrial.protocol import (
+    CRITERION_IDS,
+    Protocol,
+    load_protocol,
+    protocol_from_mapping,
+    protocol_from_yaml,
+)
 from ikctrial.protocol.loader import built_in_protocol_text
 
 
@@ -104,7 +110,7 @@ def test_schedule_defaults(protocol: Protocol) -> None:
     assert schedule.screening_window_days == 28
     assert schedule.first_tace_window_days == 14
     assert schedule.manufacturing_lead_days == 14
-    assert schedule.min_tace_interval_days == 28
+    assert (schedule.repeat_tace, schedule.min_tace_interval_days) == ("on_demand", 28)
     assert (schedule.tace_blackout_before_days, schedule.tace_blackout_after_days) == (2, 7)
     assert schedule.max_infusion_delay_days == 14
     assert schedule.allow_makeup is False
@@ -256,6 +262,45 @@ def test_unreadable_files(tmp_path: Path, text: str, problem: str) -> None:
     with pytest.raises(InputError) as raised:
         load_protocol(path)
     assert str(raised.value).startswith(f"{path}: {problem}")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        (
+            "        washout_days: 28\n",
+            "        washout_days: 28\n        washout_days: 7\n",
+            "duplicate key 'washout_days'",
+        ),
+        ("target_enrollment: 60\n", "target_enrollment: 60\ntarget_enrollment: 90\n", None),
+    ],
+)
+def test_repeated_key_is_an_error_not_the_last_value(
+    tmp_path: Path, old: str, new: str, problem: str | None
+) -> None:
+    # a repeated key would silently replace a rule parameter (YAML keeps the last one)
+    text = built_in_protocol_text()
+    assert text.count(old) == 1
+    path = tmp_path / "p.yaml"
+    path.write_text(text.replace(old, new))
+    with pytest.raises(InputError) as raised:
+        load_protocol(path)
+    assert raised.value.problem.startswith("invalid YAML at line ")
+    assert raised.value.problem.endswith(problem or "duplicate key 'target_enrollment'")
+
+
+def test_merge_keys_still_override() -> None:
+    # "<<: *anchor" followed by the same key is YAML's override, not a repeated key
+    text = built_in_protocol_text()
+    first = "    - {number: 1, target_day: 21, window_days: 3}\n"
+    second = "    - {number: 2, target_day: 28, window_days: 3}\n"
+    assert first in text
+    assert second in text
+    text = text.replace(first, first.replace("- {", "- &infusion {")).replace(
+        second, "    - {<<: *infusion, number: 2, target_day: 28}\n"
+    )
+    infusion = protocol_from_yaml(text).schedule.infusion_plan[1]
+    assert (infusion.number, infusion.target_day, infusion.window_days) == (2, 28, 3)
 
 
 def test_missing_file(tmp_path: Path) -> None:

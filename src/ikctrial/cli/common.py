@@ -58,11 +58,31 @@ def read_json(path: Path) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError("", f"cannot read file ({exc})", source=str(path)) from None
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise InputError(
             "", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", source=str(path)
         ) from None
+    except _DuplicateKeyError as exc:
+        raise InputError(
+            exc.key, "duplicate key (JSON keeps the last silently)", source=str(path)
+        ) from None
+
+
+class _DuplicateKeyError(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key written twice in it (a repeated key is never meant)."""
+    document: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in document:
+            raise _DuplicateKeyError(key)
+        document[key] = value
+    return document
 
 
 def fail_input(error: InputError) -> NoReturn:

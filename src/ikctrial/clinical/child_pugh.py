@@ -26,6 +26,8 @@ COMPONENTS: tuple[str, ...] = ("bilirubin", "albumin", "inr", "ascites", "enceph
 
 ASCITES_POINTS: Mapping[str, int] = {"none": 1, "mild": 2, "moderate_severe": 3}
 ENCEPHALOPATHY_POINTS: Mapping[str, int] = {"none": 1, "grade_1_2": 2, "grade_3_4": 3}
+NO_ENCEPHALOPATHY = "none"
+"""The encephalopathy category that means no overt hepatic encephalopathy at the assessment."""
 
 BILIRUBIN_LOW_UMOL_L = Decimal(2) * BILIRUBIN_UMOL_L_PER_MG_DL
 """2 mg/dL: 1 point below, 2 points from here (34.2 umol/L)."""

@@ -19,7 +19,12 @@ from dateutil.relativedelta import relativedelta
 from ikctrial.clinical.age import age_range
 from ikctrial.clinical.albi import albi_display, albi_grade, albi_score
 from ikctrial.clinical.bclc import BclcInputs, BclcStage, bclc_reachable_stages
-from ikctrial.clinical.child_pugh import ChildPugh, child_pugh, child_pugh_class
+from ikctrial.clinical.child_pugh import (
+    NO_ENCEPHALOPATHY,
+    ChildPugh,
+    child_pugh,
+    child_pugh_class,
+)
 from ikctrial.clinical.partial_date import PartialDate
 from ikctrial.clinical.screening import ONGOING, ScreeningRecord, screening_record_from_dict
 from ikctrial.protocol.model import CRITERION_IDS, Protocol
@@ -409,8 +414,21 @@ def _active_infection(ctx: _Context) -> Outcome:
 
 
 def _encephalopathy_window(ctx: _Context) -> Outcome:
-    """An episode on or after S - N calendar months (relativedelta) excludes (5.2)."""
+    """An episode on or after S - N calendar months (relativedelta) excludes (5.2).
+
+    Encephalopathy graded at screening (the Child-Pugh component, other than ``none``) is an
+    episode on S itself, inside the window, whatever date the last episode carries. So a last
+    episode before the window passes only when the screening grade is known to be ``none``;
+    ``never`` (null) with a screening grade is refused when the record is read.
+    """
     record = ctx.record
+    months = ctx.protocol.eligibility.life_threatening.encephalopathy_window_months
+    current = record.encephalopathy
+    if current is not None and current != NO_ENCEPHALOPATHY:
+        grade = current.replace("_", " ", 1).replace("_", "-")
+        return Outcome(
+            FAIL, f"hepatic encephalopathy {grade} at screening (within {months} months)"
+        )
     if not record.given("encephalopathy_last_episode_date"):
         return Outcome(UNKNOWN, "encephalopathy history missing")
     episode = record.encephalopathy_last_episode_date
@@ -418,11 +436,14 @@ def _encephalopathy_window(ctx: _Context) -> Outcome:
         return Outcome(PASS, "no encephalopathy episode")
     if record.screening_date is None:
         return Outcome(UNKNOWN, "screening date missing")
-    months = ctx.protocol.eligibility.life_threatening.encephalopathy_window_months
     start = record.screening_date - relativedelta(months=months)
     when = f"encephalopathy {episode.isoformat()}"
     if episode >= start:
         return Outcome(FAIL, f"{when}, within {months} months (since {start.isoformat()})")
+    if current is None:
+        return Outcome(
+            UNKNOWN, f"{when}, before {start.isoformat()}; encephalopathy at screening missing"
+        )
     return Outcome(PASS, f"{when}, before {start.isoformat()}")
 
 

@@ -7,7 +7,9 @@ may be missing, which makes the criteria that need it ``unknown``. Two fields di
 ``other_trial_end_date`` (domain.md 5). Optional fields beyond interfaces.md (allowed: fields may
 be added, never renamed): ``tumor.diffuse`` (absent = false; forces the multinodular BCLC branch,
 4.3), and ``ecog_cancer_related`` and ``investigator_bclc``, which only raise data-quality flags
-(4.3, 5.4).
+(4.3, 5.4). Contradictions are impossible values too: ``pregnant`` or ``breast_feeding`` true with
+``sex`` male, and ``encephalopathy_last_episode_date`` null ("never") with encephalopathy graded at
+screening.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, PlainValidator, ValidationError, Wit
 from pydantic_core import PydanticCustomError
 
 from ikctrial.clinical.bclc import BclcStage
-from ikctrial.clinical.child_pugh import ASCITES_POINTS, ENCEPHALOPATHY_POINTS
+from ikctrial.clinical.child_pugh import ASCITES_POINTS, ENCEPHALOPATHY_POINTS, NO_ENCEPHALOPATHY
 from ikctrial.clinical.ecog import ecog_grade
 from ikctrial.clinical.partial_date import PartialDate, parse_iso_date, parse_partial_date
 from ikctrial.clinical.units import (
@@ -42,6 +44,8 @@ INR_MAX = Decimal(15)
 """INR above 15 is impossible (interfaces.md)."""
 
 SEXES: tuple[str, ...] = ("male", "female")
+FEMALE_ONLY_FLAGS: tuple[str, ...] = ("pregnant", "breast_feeding")
+"""Flags that cannot be true for a male record (E5 would otherwise pass on "male" alone)."""
 HCC_METHODS: tuple[str, ...] = get_args(HccDiagnosisMethod)
 THERAPY_TYPES: tuple[str, ...] = get_args(TherapyType)
 ONGOING = "ongoing"
@@ -240,6 +244,19 @@ def _check_possible(record: ScreeningRecord) -> None:
             )
     if labs is not None and labs.inr is not None and labs.inr.value > INR_MAX:
         raise InputError("labs.inr.value", f"{labs.inr.value} is above {INR_MAX} (impossible)")
+    if record.sex == "male":
+        for field in FEMALE_ONLY_FLAGS:
+            if getattr(record, field):
+                raise InputError(field, "true is impossible for sex male")
+    if (
+        record.encephalopathy not in (None, NO_ENCEPHALOPATHY)
+        and record.given("encephalopathy_last_episode_date")
+        and record.encephalopathy_last_episode_date is None
+    ):
+        raise InputError(
+            "encephalopathy_last_episode_date",
+            f"null (never) contradicts encephalopathy {record.encephalopathy!r} at screening",
+        )
     screening = record.screening_date
     if screening is None:
         return

@@ -7,9 +7,10 @@ The built-in NCT03592706 file ships as package data (``ikctrial.protocols``) and
 from __future__ import annotations
 
 import functools
+from collections.abc import Hashable
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import ValidationError
@@ -21,8 +22,33 @@ from ikctrial.protocol.validation import input_error
 BUILT_IN_PROTOCOL = "NCT03592706.yaml"
 """File name of the protocol used when none is given."""
 
-_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""libyaml's loader when PyYAML was built with it (about 10x faster), else the pure-Python one."""
+if TYPE_CHECKING:
+    _SafeLoader = yaml.SafeLoader
+else:
+    # libyaml's loader when PyYAML was built with it (about 10x faster), else the pure-Python one
+    _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _UniqueKeyLoader(_SafeLoader):
+    """The safe loader, refusing a key repeated in one mapping (YAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == _MERGE_TAG:
+                continue  # "<<: *anchor" merges; keys written beside it override, as YAML says
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, Hashable):
+                continue  # the safe constructor reports an unhashable key itself
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
 
 
 def built_in_protocol_text() -> str:
@@ -43,7 +69,7 @@ def protocol_from_mapping(data: Any, *, source: str | None = None) -> Protocol:
 def protocol_from_yaml(text: str, *, source: str | None = None) -> Protocol:
     """Parse and validate protocol YAML text."""
     try:
-        data = yaml.load(text, Loader=_SafeLoader)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""

@@ -353,6 +353,8 @@ class Schedule(StrictModel):
     manufacturing_lead_days: NonNegativeInt
     manufacturing_window_days: NonNegativeInt
     infusion_plan: Annotated[list[Infusion], Field(min_length=1)]
+    repeat_tace: Literal["on_demand"] = "on_demand"
+    """Repeat TACE in both arms when imaging shows TACE-treatable intrahepatic tumor (1.4)."""
     min_tace_interval_days: NonNegativeInt
     imaging_interval_days: PositiveInt
     imaging_window_days: NonNegativeInt
