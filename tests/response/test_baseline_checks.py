@@ -77,6 +77,12 @@ NODE = {"organ": "mediastinum", "nodal": True}
             id="2.2: LD >= max(10, 2 x slice thickness)",
         ),
         pytest.param(
+            document(scan(0, [target("A", 30.0, previously_treated=True)])),
+            "assessments[0].target.A",
+            "previously locally treated",
+            id="2.2 [CONFIG allow_treated_lesion_as_target = false]: treated lesion is non-target",
+        ),
+        pytest.param(
             document(scan(0, [target("N", 14.9, **NODE)])),
             "assessments[0].target.N",
             "below 15 mm",
@@ -317,3 +323,29 @@ def test_override_does_not_lift_the_target_limits() -> None:
     targets = [{**t, **reason} for t in _liver_lung_targets(3)]
     targets[2]["organ"] = "liver"
     assert "at most 2 per organ" in _error(document(scan(0, targets))).problem
+
+
+@pytest.mark.parametrize(
+    ("settings", "extra", "flag"),
+    [
+        pytest.param(
+            {"allow_treated_lesion_as_target": True},
+            {},
+            None,
+            id="2.2 [CONFIG allow_treated_lesion_as_target = true]: protocol allows it",
+        ),
+        pytest.param(
+            {},
+            {"eligibility_override_reason": "clear growth after ablation"},
+            "TARGET_ELIGIBILITY_OVERRIDDEN",
+            id="2.2: treated lesion that clearly progressed, kept with a reason",
+        ),
+    ],
+)
+def test_previously_treated_target_when_allowed(
+    settings: dict[str, Any], extra: dict[str, Any], flag: str | None
+) -> None:
+    lesion = target("A", 30.0, previously_treated=True, **extra)
+    evaluation = evaluate_response(document(scan(0, [lesion]), **settings))
+    assert evaluation.timepoints[0].sum_mm == 30
+    assert ("TARGET_ELIGIBILITY_OVERRIDDEN" in evaluation.flags) == (flag is not None)

@@ -362,3 +362,60 @@ def test_mrecist_reader_flags(flags: dict[str, bool], criteria: str, problem: st
         with pytest.raises(InputError, match=problem) as info:
             evaluate_response(data)
         assert info.value.field == "assessments[0].target.A"
+
+
+@pytest.mark.parametrize(
+    ("b_mm", "expected_target", "expected_overall"),
+    [
+        pytest.param(
+            None,
+            Response.NE,
+            Response.NE,
+            id="3.3 steps 1-2: VNADIR 0, a target missing, assessed VSUM 0 is no increase -> NE",
+        ),
+        pytest.param(0, Response.CR, Response.PR, id="3.3 step 3: every VD 0 again -> CR"),
+        pytest.param(
+            2.0, Response.PD, Response.PD, id="3.3 step 4: any viable tumor back from VNADIR 0"
+        ),
+    ],
+)
+def test_progression_from_a_zero_viable_nadir(
+    b_mm: float | None, expected_target: Response, expected_overall: Response
+) -> None:
+    lung = {"organ": "lung"}
+    data = document(
+        scan(0, [target("A", 30.0), target("B", 20.0, **lung)], [non_target("PVTT")]),
+        scan(56, [target("A", 0), target("B", 0, **lung)], [non_target("PVTT")]),
+        scan(112, [target("A", 0), target("B", b_mm, **lung)], [non_target("PVTT")]),
+        criteria="mRECIST",
+    )
+    point = evaluate_response(data).timepoints[2]
+    assert (point.target_response, point.overall_response) == (expected_target, expected_overall)
+    assert "CR_WITH_SUM_INCREASE" not in point.flags
+
+
+@pytest.mark.parametrize(
+    ("statuses", "expected"),
+    [
+        pytest.param(["absent", "absent"], "CR", id="3.4 CR: enhancement gone in all non-targets"),
+        pytest.param(
+            ["absent", "present"], "NON_CR_NON_PD", id="3.4 IR/SD: enhancement persists in one"
+        ),
+        pytest.param(
+            ["present", "unequivocal_progression"],
+            "PD",
+            id="3.4 PD: unequivocal progression of a non-target (not an effusion)",
+        ),
+        pytest.param(["absent", "not_evaluated"], "NE", id="3.4 NE: a non-target not assessed"),
+    ],
+)
+def test_mrecist_non_target_categories(statuses: list[str], expected: str) -> None:
+    """3.4 categories; with no target disease table B gives the same overall code (3.6)."""
+    baseline = [non_target("HCC", organ="liver"), non_target("PVTT")]
+    follow = [
+        non_target(lesion["id"], status, organ=lesion["organ"])
+        for lesion, status in zip(baseline, statuses, strict=True)
+    ]
+    data = document(scan(0, [], baseline), scan(56, [], follow), criteria="mRECIST")
+    point = evaluate_response(data).to_dict()["timepoints"][1]
+    assert (point["non_target_response"], point["overall_response"]) == (expected, expected)

@@ -34,6 +34,12 @@ def test_example_10_equivocal_lesion_confirmed_later() -> None:
 @pytest.mark.parametrize(
     ("statuses", "expected_overall", "pd_day"),
     [
+        pytest.param(
+            ["equivocal", "unequivocal"],
+            ["PD", "PD"],
+            56,
+            id="2.11 ex10: equivocal day 56, confirmed day 112 -> PD dated day 56",
+        ),
         pytest.param(["equivocal"], ["SD"], None, id="2.7: equivocal alone -> no PD yet"),
         pytest.param(
             ["equivocal", "none"],

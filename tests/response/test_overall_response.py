@@ -112,10 +112,17 @@ def test_non_target_present_again_after_cr_is_progression() -> None:
     assert (call.response, call.flags) == (PD, ("REAPPEARANCE_AFTER_CR",))
 
 
-def test_non_target_only_disease_example_12() -> None:
+@pytest.mark.parametrize(
+    "criteria",
+    [
+        pytest.param("RECIST1.1", id="2.11 ex12 / 2.8 B: non-target only -> Non-CR/Non-PD"),
+        pytest.param("mRECIST", id="3.6 / 3.4: table B under mRECIST, IR/SD stored as NCNP"),
+    ],
+)
+def test_non_target_only_disease_example_12(criteria: str) -> None:
     """2.11 ex12 / 2.3 NO_MEASURABLE_DISEASE: table B, reported as Non-CR/Non-PD (not SD)."""
     lesions = [non_target("HCC", organ="liver"), non_target("PVTT")]
-    data = document(scan(0, [], lesions), scan(56, [], lesions))
+    data = document(scan(0, [], lesions), scan(56, [], lesions), criteria=criteria)
     evaluation = evaluate_response(data)
     point = evaluation.to_dict()["timepoints"][1]
     assert (point["sum_mm"], point["target_response"], point["overall_response"]) == (

@@ -133,31 +133,47 @@ def test_small_lesions_in_the_sum(
     assert point["target_response"] == "PR"
 
 
-def test_node_counts_its_short_axis_and_cr_allows_nonzero_sum() -> None:
-    """2.11 ex7 / 2.4 / 2.5 step 4: liver 0 mm and node 8 mm (< 10) is CR with sum 8."""
-    data = document(
-        scan(0, [target("T1", 40.0), target("N", 16.0, organ="porta hepatis", nodal=True)]),
-        scan(168, [target("T1", 0), target("N", 8.0, organ="porta hepatis", nodal=True)]),
-    )
+PORTA_NODE = {"organ": "porta hepatis", "nodal": True}
+
+
+@pytest.mark.parametrize(
+    ("baseline", "follow_up", "elapsed", "expected"),
+    [
+        pytest.param(
+            ([target("A", 30.0), target("B", 22.0)], [non_target("PVTT")]),
+            ([target("A", 0), target("B", 0)], [non_target("PVTT")]),
+            112,
+            (0, -100.0, "CR", "NON_CR_NON_PD", "PR"),
+            id="2.11 ex6 / 2.8 A row 2: target CR with the PVTT still present -> overall PR",
+        ),
+        pytest.param(
+            ([target("T1", 40.0), target("N", 16.0, **PORTA_NODE)], []),
+            ([target("T1", 0), target("N", 8.0, **PORTA_NODE)], []),
+            168,
+            (8, -85.71, "CR", None, "CR"),
+            id="2.11 ex7 / 2.4 / 2.5 step 4: liver 0 mm, node SA 8 mm < 10 -> CR with sum 8",
+        ),
+        pytest.param(
+            ([target("T1", 40.0), target("N", 16.0, **PORTA_NODE)], []),
+            ([target("T1", 0), target("N", 10.0, **PORTA_NODE)], []),
+            168,
+            (10, -82.14, "PR", None, "PR"),
+            id="2.5 step 4 boundary: a target node of SA 10 mm is not normal -> not CR",
+        ),
+    ],
+)
+def test_worked_cr_examples(
+    baseline: tuple[list[dict[str, Any]], list[dict[str, Any]]],
+    follow_up: tuple[list[dict[str, Any]], list[dict[str, Any]]],
+    elapsed: int,
+    expected: tuple[float, float, str, str | None, str],
+) -> None:
+    data = document(scan(0, *baseline), scan(elapsed, *follow_up))
     evaluation = evaluate_response(data).to_dict()
-    point = evaluation["timepoints"][1]
-    assert (point["sum_mm"], point["pct_change_from_baseline"]) == (8, -85.71)
-    assert (point["target_response"], point["overall_response"]) == ("CR", "CR")
-    assert evaluation["best_overall_response"] == "CR"
-
-
-def test_target_cr_with_nontarget_present_is_overall_pr() -> None:
-    """2.11 ex6 / table 2.8 A row 2: target CR, PVTT still present -> overall PR."""
-    data = document(
-        scan(0, [target("A", 30.0), target("B", 22.0)], [non_target("PVTT")]),
-        scan(112, [target("A", 0), target("B", 0)], [non_target("PVTT")]),
-    )
-    [point] = evaluate_response(data).to_dict()["timepoints"][1:]
-    assert (point["target_response"], point["non_target_response"], point["overall_response"]) == (
-        "CR",
-        "NON_CR_NON_PD",
-        "PR",
-    )
+    [point] = evaluation["timepoints"][1:]
+    keys = ("sum_mm", "pct_change_from_baseline", "target_response", "non_target_response")
+    assert (*(point[key] for key in keys), point["overall_response"]) == expected
+    assert evaluation["best_overall_response"] == expected[-1]
 
 
 def test_cr_is_tested_before_the_arithmetic_progression() -> None:
@@ -200,6 +216,25 @@ def test_reappearance_after_complete_response_is_progression(
     assert ("REAPPEARANCE_AFTER_CR" in evaluation.timepoints[2].flags) == (expected == "PD")
 
 
+@pytest.mark.parametrize(
+    ("node_mm", "expected"),
+    [
+        pytest.param(9.9, "CR", id="2.5 step 4: target node still < 10 mm after CR -> CR"),
+        pytest.param(10.0, "PD", id="2.5 note: target node back to >= 10 mm after CR -> PD"),
+    ],
+)
+def test_target_node_back_to_10_mm_after_complete_response(node_mm: float, expected: str) -> None:
+    node = {"organ": "mediastinum", "nodal": True}
+    data = document(
+        scan(0, [target("L", 20.0), target("N", 15.0, **node)]),
+        scan(56, [target("L", 0), target("N", 8.0, **node)]),
+        scan(112, [target("L", 0), target("N", node_mm, **node)]),
+    )
+    evaluation = evaluate_response(data)
+    assert evaluation.timepoints[2].target_response == expected
+    assert ("REAPPEARANCE_AFTER_CR" in evaluation.timepoints[2].flags) == (expected == "PD")
+
+
 def test_incomplete_assessment_never_defines_the_nadir() -> None:
     """2.4: nadir over complete assessments only; 45 vs nadir 50 is SD, not PD vs a partial 10."""
     data = document(
@@ -234,6 +269,18 @@ def test_scan_without_imaging_is_ne_and_leaves_the_nadir() -> None:
 )
 def test_progression_boundary_is_exact(sum_mm: str, nadir_mm: str, expected: bool) -> None:
     assert meets_progression(Decimal(sum_mm), Decimal(nadir_mm), RECIST) is expected
+
+
+@pytest.mark.parametrize(
+    ("sum_mm", "expected"),
+    [
+        pytest.param("0", False, id="3.3 step 4 / 2.5: an unchanged sum of 0 is not an increase"),
+        pytest.param("0.1", True, id="3.3 step 4: any increase from a 0 nadir, no floor"),
+    ],
+)
+def test_progression_from_a_zero_nadir_needs_an_increase(sum_mm: str, expected: bool) -> None:
+    rules = criteria_rules(Criteria.MRECIST)
+    assert meets_progression(Decimal(sum_mm), Decimal(0), rules) is expected
 
 
 @pytest.mark.parametrize(

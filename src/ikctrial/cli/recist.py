@@ -31,13 +31,14 @@ def _print_evaluation(evaluation: ResponseEvaluation) -> None:
     table = Table(
         title=f"Tumor response ({evaluation.criteria.value})",
         box=box.SIMPLE_HEAD,
-        collapse_padding=True,
+        show_edge=False,
+        padding=0,
     )
     table.add_column("date", no_wrap=True)
     for column in ("day", "sum mm", "% base", "% nadir"):
         table.add_column(column, justify="right", no_wrap=True)
     for column in ("target", "non-target", "new", "overall"):
-        table.add_column(column, no_wrap=column != "non-target", overflow="fold")
+        table.add_column(column, no_wrap=True)
     for point in evaluation.timepoints:
         row = point.to_dict()
         table.add_row(

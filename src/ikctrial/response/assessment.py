@@ -121,6 +121,10 @@ class TargetMeasurement(BaseModel):
     reproducible: StrictBool = True
     infiltrative: StrictBool = False
     portal_vein_thrombus: StrictBool = False
+    previously_treated: StrictBool = Field(
+        default=False,
+        description="Irradiated, ablated or embolized before baseline: non-target by default.",
+    )
     eligibility_override_reason: Text | None = Field(
         default=None,
         description="Reader's reason to keep a baseline target that fails a size or flag check.",
@@ -166,7 +170,8 @@ class Assessment(BaseModel):
 class ResponseInput(BaseModel):
     """The input document of ``ikctrial recist evaluate`` (interfaces.md) with optional settings.
 
-    Optional keys beyond interfaces.md carry the configuration of domain.md 2.9 and 3.3-3.5.
+    Optional keys beyond interfaces.md carry the configuration of domain.md 2.2, 2.6, 2.9 and
+    3.3-3.5.
     """
 
     model_config = _FROZEN
@@ -177,6 +182,7 @@ class ResponseInput(BaseModel):
     confirmation_min_days: Annotated[int, Field(strict=True, ge=1)] = 28
     allow_ne_between_confirmation: StrictBool = True
     require_marker_normalization_for_cr: StrictBool = False
+    allow_treated_lesion_as_target: StrictBool = False
     mrecist_pd_min_abs_increase_mm: Millimetres | None = None
     mrecist_equivocal_pd_date: EquivocalPdDate | None = None
     randomization_date: IsoDate | None = None

@@ -63,8 +63,10 @@ def _check_mrecist_reader_flags(target: TargetMeasurement) -> None:
 def _check_baseline_target(target: TargetMeasurement, rules: CriteriaRules) -> None:
     """A baseline target must be measured and target-eligible (2.2; mRECIST 3.2, 3.4).
 
-    A reader may keep a target that fails the eligibility checks by giving
-    ``eligibility_override_reason`` (2.2: "corrected or overridden with a reason").
+    A previously locally treated lesion is non-target unless the protocol allows it (2.2
+    [CONFIG ``allow_treated_lesion_as_target``]). A reader may keep a target that fails the
+    eligibility checks by giving ``eligibility_override_reason`` (2.2: "corrected or overridden
+    with a reason"; for a treated lesion: it clearly progressed after the treatment).
     """
     where = _where(0, target)
     size = target.diameter_mm
@@ -72,6 +74,13 @@ def _check_baseline_target(target: TargetMeasurement, rules: CriteriaRules) -> N
         raise InputError(where, "a target lesion must be measured at baseline (diameter_mm)")
     if target.eligibility_override_reason is not None:
         return
+    if target.previously_treated and not rules.allow_treated_lesion_as_target:
+        raise InputError(
+            where,
+            "previously locally treated (irradiated, ablated, embolized) lesions are non-target "
+            "unless allow_treated_lesion_as_target is set or a reason is given (it clearly "
+            "progressed after treatment)",
+        )
     if rules.criteria is Criteria.MRECIST:
         _check_mrecist_reader_flags(target)
     if target.nodal:

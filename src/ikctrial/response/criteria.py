@@ -31,6 +31,7 @@ class CriteriaRules:
     slice_thickness_mm: Decimal | None = None
     equivocal_pd_date: EquivocalPdDate = "first_seen"
     require_marker_normalization_for_cr: bool = False
+    allow_treated_lesion_as_target: bool = False
 
     def min_measurable_mm(self) -> Decimal:
         """Smallest measurable non-nodal longest diameter: max(10, 2 x slice thickness) (2.2)."""

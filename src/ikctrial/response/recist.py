@@ -63,8 +63,17 @@ def pct_change(value_mm: Decimal, reference_mm: Decimal) -> float | None:
 
 
 def meets_progression(sum_mm: Decimal, nadir_mm: Decimal, rules: CriteriaRules) -> bool:
-    """PD test: ``10 x sum >= 12 x nadir`` and ``sum - nadir >= floor`` (2.5 step 5, 3.3 step 4)."""
-    return 10 * sum_mm >= 12 * nadir_mm and sum_mm - nadir_mm >= rules.pd_min_abs_increase_mm
+    """PD test: ``10 x sum >= 12 x nadir`` and ``sum - nadir >= floor`` (2.5 step 5, 3.3 step 4).
+
+    PD is an increase: the sum must also exceed the nadir. For a nadir above 0 the 20 % test
+    implies it; from a nadir of 0 with mRECIST's published floor of 0 mm it keeps an unchanged
+    sum of 0 (``0 >= 1.2 x 0``) from counting as progression.
+    """
+    return (
+        sum_mm > nadir_mm
+        and 10 * sum_mm >= 12 * nadir_mm
+        and sum_mm - nadir_mm >= rules.pd_min_abs_increase_mm
+    )
 
 
 def meets_partial_response(sum_mm: Decimal, baseline_sum_mm: Decimal) -> bool:
@@ -345,6 +354,7 @@ def evaluate_assessments(
     confirmation_min_days: int = 28,
     allow_ne_between_confirmation: bool = True,
     require_marker_normalization_for_cr: bool = False,
+    allow_treated_lesion_as_target: bool = False,
     mrecist_pd_min_abs_increase_mm: Decimal | None = None,
     mrecist_equivocal_pd_date: EquivocalPdDate | None = None,
     randomization_date: dt.date | None = None,
@@ -357,7 +367,8 @@ def evaluate_assessments(
     the baseline scan when it is not given. Time points on or after ``new_anticancer_therapy_date``
     and after the first PD do not count for the best response and best percentage change (2.9,
     7.2). ``mrecist_*`` settings apply to mRECIST only (3.3, 3.5);
-    ``require_marker_normalization_for_cr`` adds a normal AFP to non-target CR (2.6).
+    ``require_marker_normalization_for_cr`` adds a normal AFP to non-target CR (2.6);
+    ``allow_treated_lesion_as_target`` lets a previously locally treated lesion be a target (2.2).
     """
     rules = replace(
         criteria_rules(
@@ -367,6 +378,7 @@ def evaluate_assessments(
             equivocal_pd_date=mrecist_equivocal_pd_date,
         ),
         require_marker_normalization_for_cr=require_marker_normalization_for_cr,
+        allow_treated_lesion_as_target=allow_treated_lesion_as_target,
     )
     check_assessments(assessments, rules)
     baseline = assessments[0]
@@ -510,6 +522,7 @@ def evaluate_response(data: Mapping[str, Any]) -> ResponseEvaluation:
         confirmation_min_days=document.confirmation_min_days,
         allow_ne_between_confirmation=document.allow_ne_between_confirmation,
         require_marker_normalization_for_cr=document.require_marker_normalization_for_cr,
+        allow_treated_lesion_as_target=document.allow_treated_lesion_as_target,
         mrecist_pd_min_abs_increase_mm=document.mrecist_pd_min_abs_increase_mm,
         mrecist_equivocal_pd_date=document.mrecist_equivocal_pd_date,
         randomization_date=document.randomization_date,
