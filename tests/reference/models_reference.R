@@ -21,13 +21,23 @@
 # numerical derivatives on nlme's approximate variance-parameter covariance).
 # gls runs with opt = "optim" (BFGS) and tight tolerances: the default nlminb stops ~3e-9 below the
 # REML maximum, which moves coefficients by ~1e-6 relative; with optim it stops ~1e-11 below it
-# (fixed effects and SEs within ~1e-7, variances within ~1e-5 of the maximum).
+# (fixed effects and SEs within ~1e-7, variances within ~1e-5 of the maximum). That fit is then
+# polished by Newton steps on nlme's own REML log-likelihood (gls re-evaluated with the correlation
+# and variance-ratio parameters fixed; central-difference gradient), until the gradient is at the
+# evaluation noise (~1e-8): variances within ~1e-9 of the maximum, so every value the tests compare
+# is exact well below their 1e-6 relative tolerance. The reported fit is gls at those parameters.
+# Satterthwaite df of each arm difference c'beta: 2 (c'Ac)^2 / (g'Wg), A = vcov(beta), g the
+# gradient of c'Ac in all covariance parameters (correlations, log variance ratios, log sigma; gls
+# with sigma fixed), W the inverse of minus the REML Hessian in them (central differences of nlme's
+# log-likelihood with Richardson extrapolation), as the R mmrm package's default (its derivatives
+# are automatic; df do not depend on how the covariance is parametrized).
 
 suppressPackageStartupMessages({
   library(MASS)
   library(nlme)
   library(jsonlite)
   library(emmeans)
+  library(numDeriv)
 })
 
 args <- commandArgs(trailingOnly = FALSE)
@@ -144,6 +154,80 @@ for (i in seq_len(n)) {
 mmrm_data <- do.call(rbind, rows)
 write.csv(mmrm_data, file.path(here, "data", "models_mmrm.csv"), row.names = FALSE)
 
+# gls of formula f on d with the unstructured covariance held at par (correlations as corSymm
+# orders them, then log variance ratios of the visits after the first), and sigma if given.
+gls_at <- function(f, d, par, ratio_names, sigma = NULL) {
+  k <- length(par) - length(ratio_names)
+  # do.call puts the formula and data into the call itself, for emmeans to re-evaluate
+  do.call(gls, list(
+    model = f, data = d, method = "REML",
+    correlation = corSymm(value = unname(par[seq_len(k)]), form = ~ visit_index | subject,
+                          fixed = TRUE),
+    weights = varIdent(form = ~ 1 | visit,
+                       fixed = setNames(exp(unname(par[-seq_len(k)])), ratio_names)),
+    control = if (is.null(sigma)) glsControl() else glsControl(sigma = sigma)))
+}
+central_gradient <- function(fn, x, h = 1e-5) {
+  sapply(seq_along(x), function(i) {
+    e <- replace(numeric(length(x)), i, h)
+    (fn(x + e) - fn(x - e)) / (2 * h)
+  })
+}
+# Hessian by central differences at steps h and 2h, Richardson-extrapolated (error O(h^4)).
+central_hessian <- function(fn, x, h = 1e-3) {
+  n <- length(x)
+  f0 <- fn(x)
+  at_step <- function(h) {
+    H <- matrix(0, n, n)
+    for (i in seq_len(n)) for (j in i:n) {
+      ei <- replace(numeric(n), i, h)
+      ej <- replace(numeric(n), j, h)
+      H[i, j] <- H[j, i] <- if (i == j) (fn(x + ei) - 2 * f0 + fn(x - ei)) / h^2 else
+        (fn(x + ei + ej) - fn(x + ei - ej) - fn(x - ei + ej) + fn(x - ei - ej)) / (4 * h^2)
+    }
+    H
+  }
+  (4 * at_step(h) - at_step(2 * h)) / 3
+}
+covariance_parameters <- function(fit) {
+  ratios <- coef(fit$modelStruct$varStruct, unconstrained = FALSE)
+  list(par = c(coef(fit$modelStruct$corStruct, unconstrained = FALSE), log(ratios)),
+       ratio_names = names(ratios))
+}
+polish_reml <- function(fit, f, d) {
+  start <- covariance_parameters(fit)
+  par <- start$par
+  loglik <- function(p) as.numeric(logLik(gls_at(f, d, p, start$ratio_names)))
+  hessian <- central_hessian(loglik, par)
+  for (step in 1:8) {
+    gradient <- central_gradient(loglik, par)
+    if (max(abs(gradient)) < 1e-7) break
+    par <- par - solve(hessian, gradient)
+  }
+  stopifnot(max(abs(central_gradient(loglik, par))) < 1e-7, loglik(par) >= as.numeric(logLik(fit)))
+  polished <- gls_at(f, d, par, start$ratio_names)
+  polished$covariance_parameters <- list(par = par, ratio_names = start$ratio_names)
+  polished
+}
+satterthwaite_df <- function(fit, f, d, contrasts) {
+  start <- fit$covariance_parameters  # as polish_reml left them (fixed in the fit itself)
+  k <- length(start$par)
+  phi <- c(start$par, log(fit$sigma))
+  at <- function(p) gls_at(f, d, p[seq_len(k)], start$ratio_names, sigma = exp(p[k + 1]))
+  stopifnot(isTRUE(all.equal(vcov(at(phi)), vcov(fit), tolerance = 1e-12)))
+  W <- solve(-central_hessian(function(p) as.numeric(logLik(at(p))), phi))
+  h <- 1e-5
+  dV <- lapply(seq_along(phi), function(i) {
+    e <- replace(numeric(length(phi)), i, h)
+    (vcov(at(phi + e)) - vcov(at(phi - e))) / (2 * h)
+  })
+  V <- vcov(fit)
+  sapply(contrasts, function(L) {
+    g <- sapply(dV, function(D) drop(t(L) %*% D %*% L))
+    2 * drop(t(L) %*% V %*% L)^2 / drop(t(g) %*% W %*% g)
+  })
+}
+
 mmrm_case <- function(name, with_baseline) {
   d <- mmrm_data
   d$visit <- factor(d$visit, levels = visits)
@@ -155,6 +239,7 @@ mmrm_case <- function(name, with_baseline) {
              weights = varIdent(form = ~ 1 | visit), method = "REML",
              control = glsControl(tolerance = 1e-12, msTol = 1e-14, maxIter = 500, msMaxIter = 500,
                                   opt = "optim"))
+  fit <- polish_reml(fit, f, d)
   beta <- coef(fit)
   V <- vcov(fit)
   df <- fit$dims$N - fit$dims$p
@@ -174,7 +259,7 @@ mmrm_case <- function(name, with_baseline) {
     dl <- li - lc
     est <- sum(dl * beta)
     se <- sqrt(drop(t(dl) %*% V %*% dl))
-    list(visit = v, difference = est, se = se, df = df,
+    list(visit = v, difference = est, se = se, df = df, contrast = dl,
          ci = est + c(-1, 1) * qt(0.975, df) * se, p = 2 * pt(-abs(est / se), df),
          lsmeans = list(CONTROL = sum(lc * beta), IKC = sum(li * beta)),
          lsmeans_se = list(CONTROL = sqrt(drop(t(lc) %*% V %*% lc)),
@@ -197,9 +282,16 @@ mmrm_case <- function(name, with_baseline) {
                                                 data = d), "revpairwise"), infer = TRUE))
   stopifnot(isTRUE(all.equal(sat$estimate, sapply(visit_rows, `[[`, "difference"),
                              tolerance = 1e-5)))
+  exact_df <- satterthwaite_df(fit, f, d, lapply(visit_rows, `[[`, "contrast"))
+  stopifnot(isTRUE(all.equal(sat$df, exact_df, tolerance = 0.05)))
   for (j in seq_along(visits)) {
-    visit_rows[[j]]$satterthwaite <- list(df = sat$df[j], ci = c(sat$lower.CL[j], sat$upper.CL[j]),
-                                          p = sat$p.value[j])
+    r <- visit_rows[[j]]
+    visit_rows[[j]]$satterthwaite <- list(
+      df = exact_df[j], ci = r$difference + c(-1, 1) * qt(0.975, exact_df[j]) * r$se,
+      p = 2 * pt(-abs(r$difference / r$se), exact_df[j]),
+      emmeans_appx = list(df = sat$df[j], ci = c(sat$lower.CL[j], sat$upper.CL[j]),
+                          p = sat$p.value[j]))
+    visit_rows[[j]]$contrast <- NULL
   }
   # The unstructured covariance matrix: sd_j sd_k rho_jk.
   sds <- fit$sigma * c(1, coef(fit$modelStruct$varStruct, unconstrained = FALSE, allCoef = TRUE))

@@ -199,3 +199,48 @@ def test_cox_separation_warns_on_stderr_and_succeeds(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "may be infinite" in result.stderr
     assert json.loads(result.stdout)["infinite"] == ["arm"]
+
+
+def test_km_strata_curves_equal_the_curves_of_each_stratum() -> None:
+    """--strata splits each group's curve by stratum (R ~ group + strata()): every curve equals
+    the group's curve on that stratum's rows alone (--filter), groups varying slowest."""
+    options = ["--time", "time", "--event", "event", "--times", "2,5,9", "--at-risk-times", "0,5"]
+    split = _json("km", str(TIES), *options, "--group", "arm", "--strata", "site")
+    assert [(g["group"], g["stratum"]) for g in split["groups"]] == [
+        ("A", "s1"),
+        ("A", "s2"),
+        ("B", "s1"),
+        ("B", "s2"),
+    ]
+    for curve in split["groups"]:
+        alone = _json(
+            "km", str(TIES), *options, "--group", "arm", "--filter", f"site == '{curve['stratum']}'"
+        )
+        (expected,) = [g for g in alone["groups"] if g["group"] == curve["group"]]
+        assert {k: v for k, v in curve.items() if k != "stratum"} == expected
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".xpt"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["km", "--group", "arm", "--times", "5", "--at-risk-times", "0,5"],
+        ["logrank", "--group", "arm", "--strata", "site"],
+        ["cox", "--group", "arm", "--strata", "site", "--robust"],
+    ],
+    ids=["km", "logrank", "cox"],
+)
+def test_parquet_and_xpt_give_the_csv_results(tmp_path: Path, suffix: str, args: list[str]) -> None:
+    """DATA may be CSV, Parquet or SAS XPORT: the same table gives the same document."""
+    import pandas as pd
+    import pyreadstat
+
+    frame = pd.read_csv(TIES)
+    path = tmp_path / f"ties{suffix}"
+    if suffix == ".parquet":
+        frame.to_parquet(path)
+    else:
+        pyreadstat.write_xport(frame, str(path))
+    command, *options = args
+    common = ["--time", "time", "--event", "event", *options]
+    assert _json(command, str(path), *common) == _json(command, str(TIES), *common)

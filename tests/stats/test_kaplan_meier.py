@@ -172,3 +172,30 @@ def test_fit_from_durations_summary_and_plot() -> None:
     texts = [t.get_text() for t in ax.texts]
     assert texts == ["Number at risk", "all", "10", "7", "3"]
     plt.close(ax.figure)
+
+
+def test_plot_on_a_given_axes_with_groups_and_strata() -> None:
+    """plot(ax=) draws on the caller's axes: one step curve and one at-risk row per curve (group,
+    stratum), the counts those of at_risk, and every row label inside the figure."""
+    import matplotlib.pyplot as plt
+
+    frame = table("ties")
+    model = KaplanMeier().fit(frame, time="time", event="event", group="arm", strata="site")
+    assert list(model.summary.index) == [("A", "s1"), ("A", "s2"), ("B", "s1"), ("B", "s2")]
+    figure, ax = plt.subplots()
+    assert model.plot(ax=ax, at_risk_times=[0, 6]) is ax
+    texts = [t.get_text() for t in ax.texts]
+    assert texts[0] == "Number at risk"
+    expected = []
+    for curve in model.curves_:
+        expected += [curve.label, *(f"{int(n)}" for n in curve.at_risk([0, 6]))]
+    assert texts[1:] == expected
+    assert [line.get_label() for line in ax.get_lines()][::2] == [
+        "A, s1",
+        "A, s2",
+        "B, s1",
+        "B, s2",
+    ]
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    assert min(t.get_window_extent(renderer).x0 for t in ax.texts) >= 0
+    plt.close(figure)

@@ -78,6 +78,11 @@ def km(
     group: str | None = typer.Option(
         None, "--group", help="Column whose levels get one curve each."
     ),
+    strata: str | None = typer.Option(
+        None,
+        "--strata",
+        help="Also split each group's curve by this column (adds 'stratum'; R ~ group + strata()).",
+    ),
     conf_type: str = typer.Option(
         "log-log", "--conf-type", help="log-log (default), log or plain."
     ),
@@ -98,12 +103,13 @@ def km(
 
     def compute(table: Any) -> tuple[list[SurvivalCurve], list[float], list[float]]:
         columns = survival_columns(
-            table, time=time, event=event, censor=censor, group=group, filter=filter
+            table, time=time, event=event, censor=censor, group=group, strata=strata, filter=filter
         )
         curves = survival_curves(
             columns.time,
             columns.event,
             columns.group,
+            strata=columns.strata,
             conf_type=conf_type,  # type: ignore[arg-type]  # checked by survival_curves
             level=level,
         )
@@ -116,6 +122,7 @@ def km(
         survival, lower, upper = curve.survival_at(at_times)
         document: dict[str, Any] = {
             "group": curve.group if group else None,
+            **({"stratum": curve.stratum} if strata else {}),
             "n": curve.n,
             "events": curve.events,
             "median": _none(median),
@@ -138,9 +145,14 @@ def km(
         summary.add_column(column, justify="left" if column == "group" else "right")
     if tau is not None:
         summary.add_column(f"RMST({tau:g}) (SE)", justify="right")
-    for doc in groups:
+    labels = [
+        ", ".join([*([str(c.group)] if group else []), *([str(c.stratum)] if strata else [])])
+        or "all"
+        for c in curves
+    ]
+    for label, doc in zip(labels, groups, strict=True):
         low, high = doc["median_ci"]
-        row = [str(doc["group"] if group else "all"), str(doc["n"]), str(doc["events"])]
+        row = [label, str(doc["n"]), str(doc["events"])]
         row += [_fmt(doc["median"]), f"{_fmt(low)} to {_fmt(high)}"]
         if tau is not None:
             row.append(f"{_fmt(doc['rmst']['estimate'])} ({_fmt(doc['rmst']['se'])})")
@@ -150,10 +162,9 @@ def km(
         landmarks = Table(title="Survival at given times")
         for column in ("group", "time", "S(t)", f"{level:.0%} CI"):
             landmarks.add_column(column, justify="left" if column == "group" else "right")
-        for doc in groups:
+        for label, doc in zip(labels, groups, strict=True):
             for item in doc["survival_at"]:
                 ci = f"{_fmt(item['ci'][0])} to {_fmt(item['ci'][1])}"
-                label = str(doc["group"] if group else "all")
                 landmarks.add_row(label, f"{item['time']:g}", _fmt(item["survival"]), ci)
         stdout.print(landmarks)
     if risk_times:
@@ -161,8 +172,8 @@ def km(
         risk.add_column("group")
         for t in risk_times:
             risk.add_column(f"{t:g}", justify="right")
-        for doc in groups:
-            risk.add_row(str(doc["group"] if group else "all"), *map(str, doc["at_risk"]))
+        for label, doc in zip(labels, groups, strict=True):
+            risk.add_row(label, *map(str, doc["at_risk"]))
         stdout.print(risk)
 
 
@@ -264,23 +275,22 @@ def cox(
         emit_json(document)
         return
     lower, upper = result.hr_ci
-    table = Table(title=f"Cox model ({result.ties} ties; n = {result.n}, events = {result.events})")
-    for column in ("covariate", "coef", "HR", f"{level:.0%} CI", "se", "robust se", "p"):
-        if column == "covariate":
-            table.add_column(column, no_wrap=True)
-        else:
-            table.add_column(column, justify="right")
     robust_se = result.robust_se
+    table = Table(title=f"Cox model ({result.ties} ties; n = {result.n}, events = {result.events})")
+    table.add_column("covariate")
+    columns = ["coef", "HR", f"{level:.0%} CI", "se", *([] if robust_se is None else ["robust se"])]
+    for column in [*columns, "p"]:
+        table.add_column(column, justify="right", no_wrap=True)
     for i, name in enumerate(result.names):
-        table.add_row(
-            name,
+        cells = [
             _fmt(result.coef[i]),
             _fmt(float(result.summary["exp(coef)"].iloc[i])),
-            f"{_fmt(lower[i])} to {_fmt(upper[i])}",
+            f"{_fmt(lower[i])}-{_fmt(upper[i])}",
             _fmt(result.se[i]),
-            "-" if robust_se is None else _fmt(robust_se[i]),
-            _p(float(result.p_values[i])),
-        )
+        ]
+        if robust_se is not None:
+            cells.append(_fmt(robust_se[i]))
+        table.add_row(name, *cells, _p(float(result.p_values[i])))
     stdout.print(table)
     for label, (chisq, df, p) in (
         ("Likelihood ratio", result.likelihood_ratio_test),

@@ -11,7 +11,7 @@ The default interval is log-log (domain.md), which R needs ``conf.type = "log-lo
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, Self
 
 import numpy as np
@@ -102,6 +102,17 @@ class SurvivalCurve:
     upper: FloatArray
     conf_type: ConfType
     level: float
+    stratum: Hashable | None = None  # the stratum level when curves are split by strata too
+
+    @property
+    def key(self) -> Hashable:
+        """The group, or (group, stratum) when curves are split by strata too."""
+        return self.group if self.stratum is None else (self.group, self.stratum)
+
+    @property
+    def label(self) -> str:
+        """The curve's name in tables and legends: group, or "group, stratum"."""
+        return str(self.group) if self.stratum is None else f"{self.group}, {self.stratum}"
 
     @property
     def n(self) -> int:
@@ -219,21 +230,41 @@ def survival_curves(
     event: NDArray[np.bool_],
     group: pd.Series | None = None,
     *,
+    strata: pd.Series | None = None,
     conf_type: ConfType = "log-log",
     level: float = 0.95,
 ) -> list[SurvivalCurve]:
-    """One Kaplan-Meier curve per group level (sorted as R orders factor levels), or one curve."""
+    """One Kaplan-Meier curve per group level (sorted as R orders factor levels), or one curve.
+
+    With ``strata``, one curve per group and stratum present in the data, group levels varying
+    slowest, as R ``survfit(Surv(...) ~ group + strata(s))`` orders them."""
     conf_type = check_conf_type(conf_type)
     level = check_level(level)
-    if group is None:
-        return [survival_curve(time, event, conf_type=conf_type, level=level)]
-    codes, levels = pd.factorize(group, sort=True)
-    return [
-        survival_curve(
-            time[codes == k], event[codes == k], group=label, conf_type=conf_type, level=level
-        )
-        for k, label in enumerate(levels)
-    ]
+    group_codes, group_levels = (
+        (np.zeros(time.size, dtype=np.intp), [None])
+        if group is None
+        else pd.factorize(group, sort=True)
+    )
+    strata_codes, strata_levels = (
+        (np.zeros(time.size, dtype=np.intp), [None])
+        if strata is None
+        else pd.factorize(strata, sort=True)
+    )
+    curves = []
+    for k, label in enumerate(group_levels):
+        for m, stratum in enumerate(strata_levels):
+            rows = (group_codes == k) & (strata_codes == m)
+            if not rows.any():
+                continue
+            curve = survival_curve(
+                time[rows],
+                event[rows],
+                group="all" if group is None else label,
+                conf_type=conf_type,
+                level=level,
+            )
+            curves.append(curve if strata is None else replace(curve, stratum=stratum))
+    return curves
 
 
 class KaplanMeier:
@@ -260,9 +291,11 @@ class KaplanMeier:
         event: str | None = None,
         censor: str | None = None,
         group: str | None = None,
+        strata: str | None = None,
         filter: str | None = None,
     ) -> Self:
-        """Fit from a DataFrame (column names) or from durations and event indicators."""
+        """Fit from a DataFrame (column names) or from durations and event indicators; one curve
+        per level of ``group`` (and of ``strata`` within it)."""
         from ikctrial.stats.io import survival_columns
 
         frame = _as_frame(data, event_observed, time, event, censor)
@@ -271,10 +304,15 @@ class KaplanMeier:
         if time is None:
             raise InputError("time", "name the time column")
         columns = survival_columns(
-            frame, time=time, event=event, censor=censor, group=group, filter=filter
+            frame, time=time, event=event, censor=censor, group=group, strata=strata, filter=filter
         )
         self.curves_ = survival_curves(
-            columns.time, columns.event, columns.group, conf_type=self.conf_type, level=self.level
+            columns.time,
+            columns.event,
+            columns.group,
+            strata=columns.strata,
+            conf_type=self.conf_type,
+            level=self.level,
         )
         self.group_ = group
         return self
@@ -287,6 +325,7 @@ class KaplanMeier:
             median, low, high = curve.median
             row: dict[str, Any] = {
                 "group": curve.group,
+                **({} if curve.stratum is None else {"stratum": curve.stratum}),
                 "n": curve.n,
                 "events": curve.events,
                 "median": median,
@@ -296,12 +335,13 @@ class KaplanMeier:
             if self.tau is not None:
                 row["rmst"], row["rmst_se"] = curve.rmst(self.tau)
             rows.append(row)
-        return pd.DataFrame(rows).set_index("group")
+        index = ["group", "stratum"] if "stratum" in rows[0] else ["group"]
+        return pd.DataFrame(rows).set_index(index)
 
     def survival_function_at_times(self, times: Sequence[float]) -> pd.DataFrame:
-        """S(t) per group (columns) at the given times (rows)."""
+        """S(t) per group, or per (group, stratum) (columns), at the given times (rows)."""
         return pd.DataFrame(
-            {curve.group: curve.survival_at(times)[0] for curve in self.curves_},
+            {curve.key: curve.survival_at(times)[0] for curve in self.curves_},
             index=pd.Index(times, name="time"),
         )
 

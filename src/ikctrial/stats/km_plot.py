@@ -31,7 +31,7 @@ def plot_curves(
     for curve in curves:
         x = np.concatenate(([0.0], curve.time))
         (line,) = ax.step(
-            x, np.concatenate(([1.0], curve.survival)), where="post", label=str(curve.group)
+            x, np.concatenate(([1.0], curve.survival)), where="post", label=curve.label
         )
         color = to_hex(line.get_color())
         colors.append(color)
@@ -65,10 +65,24 @@ def _at_risk_rows(
 
     below = blended_transform_factory(ax.transData, ax.transAxes)
     top = -0.2
-    ax.text(0.0, top, "Number at risk", transform=ax.transAxes, ha="right", fontsize=8)
+    labels = [ax.text(0.0, top, "Number at risk", transform=ax.transAxes, ha="right", fontsize=8)]
     for row, (curve, color) in enumerate(zip(curves, colors, strict=True)):
         y = top - 0.07 * (row + 1)
-        ax.text(-0.02, y, str(curve.group), transform=ax.transAxes, ha="right", color=color)
+        labels.append(
+            ax.text(-0.02, y, curve.label, transform=ax.transAxes, ha="right", color=color)
+        )
         for t, count in zip(ticks, curve.at_risk(ticks), strict=True):
             ax.text(t, y, f"{int(count)}", transform=below, ha="center", fontsize=9)
-    ax.figure.subplots_adjust(bottom=0.25 + 0.07 * len(curves))
+    figure = ax.get_figure()
+    if figure is None:
+        return
+    # room under the axes for the rows: they sit (0.2 + 0.07 rows) axes heights below the axes
+    below_axes = 0.24 + 0.07 * len(curves)
+    top_edge = figure.subplotpars.top
+    figure.subplots_adjust(bottom=top_edge * below_axes / (1.0 + below_axes))
+    # widen the left margin until the longest row label fits inside the figure
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    overhang = max(-text.get_window_extent(renderer).x0 for text in labels)
+    if overhang > 0:
+        left = figure.subplotpars.left + (overhang + 5.0) / figure.bbox.width
+        figure.subplots_adjust(left=min(left, 0.6))
