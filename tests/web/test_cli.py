@@ -32,7 +32,7 @@ def _run(*args: str, stdin: str | None = None) -> object:
 
 @pytest.mark.django_db
 def test_site_create_and_refusals() -> None:
-    """site create: JSON output; a duplicate exits 1; a bad code or time zone exits 2."""
+    """site create: JSON; a duplicate, a bad code or a bad time zone exits 2 and writes nothing."""
     created = _run(
         "site", "create", "TPE01", "--name", "Taipei", "--timezone", "Asia/Taipei", "--json"
     )
@@ -43,8 +43,9 @@ def test_site_create_and_refusals() -> None:
         "timezone": "Asia/Taipei",
     }
     duplicate = _run("site", "create", "TPE01", "--name", "Again")
-    assert duplicate.exit_code == 1
+    assert duplicate.exit_code == 2
     assert "already exists" in duplicate.stderr
+    assert Site.objects.get().name == "Taipei"
     bad_zone = _run("site", "create", "KHH01", "--name", "K", "--timezone", "Mars/Olympus")
     assert bad_zone.exit_code == 2
     assert bad_zone.stderr.startswith("timezone: ")
@@ -70,6 +71,10 @@ def test_user_and_token_create() -> None:
     }
     staff = Staff.objects.get(user__username="alice")
     assert staff.user.check_password("correct horse battery staple")
+    again = _run("user", "create", "alice", "--role", "qa")
+    assert again.exit_code == 2
+    assert "already exists" in again.stderr
+    assert Staff.objects.get(user__username="alice").role == "investigator"
     bad_role = _run("user", "create", "bob", "--role", "wizard")
     assert bad_role.exit_code == 2
     assert bad_role.stderr.startswith("role: 'wizard' is not one of investigator")
@@ -105,9 +110,11 @@ def test_randomization_generate_once() -> None:
     assert all(count >= 6 for count in summary["slots_per_stratum"].values())
     assert "IKC_TACE" not in first.stdout
     assert AllocationSlot.objects.count() == sum(summary["slots_per_stratum"].values())
+    slots = list(AllocationSlot.objects.order_by("pk").values_list("pk", "arm"))
     second = _run("randomization", "generate", "--seed", "43")
-    assert second.exit_code == 1
+    assert second.exit_code == 2
     assert "--replace" in second.stderr
+    assert list(AllocationSlot.objects.order_by("pk").values_list("pk", "arm")) == slots
     table = _run("randomization", "generate", "--seed", "43", "--size", "6", "--replace")
     assert table.exit_code == 0
     assert "bclc=C|child_pugh=A" in table.stdout
@@ -119,12 +126,17 @@ def test_randomization_generate_once() -> None:
 
 @pytest.mark.django_db
 def test_randomization_generate_as_a_named_user() -> None:
-    """--user: a statistician may generate; an investigator may not (exit 1)."""
+    """--user: a statistician may generate; an investigator may not (exit 2, nothing written)."""
     assert _run("site", "create", "TPE01", "--name", "T").exit_code == 0
     assert _run("user", "create", "sam", "--role", "statistician").exit_code == 0
     assert _run("user", "create", "ivy", "--role", "investigator", "--site", "TPE01").exit_code == 0
     refused = _run("randomization", "generate", "--seed", "1", "--size", "2", "--user", "ivy")
-    assert refused.exit_code == 1
+    assert refused.exit_code == 2
+    assert "may not perform randomization.generate" in refused.stderr
+    assert not RandomizationList.objects.exists()
+    unknown = _run("randomization", "generate", "--seed", "1", "--size", "2", "--user", "nobody")
+    assert unknown.exit_code == 2
+    assert not RandomizationList.objects.exists()
     done = _run("randomization", "generate", "--seed", "1", "--size", "2", "--user", "sam")
     assert done.exit_code == 0
     assert RandomizationList.objects.get().generated_by == "sam"

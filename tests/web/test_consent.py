@@ -85,3 +85,26 @@ def test_malformed_consent_is_4xx(
     assert response.status_code == 422
     assert "detail" in response.json()
     assert not Consent.objects.exists()
+
+
+def test_today_is_the_sites_date(
+    trial: Trial, screen: Callable[..., int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A date "in the future" is judged on the subject's site's calendar: at 20:00 UTC on 1 March
+    it is already 2 March in Taipei (SITEA), still 1 March at the UTC site (SITEB)."""
+    import datetime as dt
+
+    from django.utils import timezone
+    from tests.web.conftest import OPERATOR, OTHER_SITE, OWN_SITE
+
+    from ikctrial.errors import InputError
+    from ikctrial.web.consent.services import consent_record
+
+    taipei, utc = screen(OWN_SITE), screen(OTHER_SITE)
+    moment = dt.datetime(2026, 3, 1, 20, 0, tzinfo=dt.UTC)
+    monkeypatch.setattr(timezone, "now", lambda: moment)
+    signed = {"version": "1.0", "signed_on": dt.date(2026, 3, 2), "signed_by": "Dr. Lin"}
+    consent_record(actor=OPERATOR, subject_id=taipei, **signed)
+    with pytest.raises(InputError, match="in the future"):
+        consent_record(actor=OPERATOR, subject_id=utc, **signed)
+    assert list(Consent.objects.values_list("subject_id", flat=True)) == [taipei]

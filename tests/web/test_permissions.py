@@ -14,6 +14,7 @@ from collections.abc import Callable
 import pytest
 from tests.web.conftest import OPERATOR, OTHER_SITE, OWN_SITE, Trial, eligible_record
 
+from ikctrial.web.audit.models import AuditEvent
 from ikctrial.web.consent.models import Consent
 from ikctrial.web.randomization.models import Randomization
 from ikctrial.web.sites.permissions import Role
@@ -52,7 +53,7 @@ def _prepare(action: str, site: str, fx: dict[str, Callable[..., int]]) -> int |
     """The subject the action applies to, in the state the action needs."""
     if action == "subject.screen":
         return None
-    if action in {"subject.view", "consent.record"}:
+    if action in {"subject.view", "subject.correct", "consent.record"}:
         return fx["screen"](site)
     subject_id = fx["ready"](site)
     if action == "randomization.mark_error":
@@ -77,6 +78,12 @@ def _call(trial: Trial, role: str, action: str, site: str, subject_id: int | Non
             {"version": "1.0", "signed_on": "2026-03-01", "signed_by": "Dr. Lin"},
             content_type="application/json",
         )
+    elif action == "subject.correct":
+        response = client.put(
+            f"/api/v1/subjects/{subject_id}/screening",
+            {"record": eligible_record(ecog=0), "reason": "ECOG transcribed wrongly"},
+            content_type="application/json",
+        )
     elif action == "subject.randomize":
         response = client.post(f"/api/v1/subjects/{subject_id}/randomize")
     else:
@@ -91,6 +98,7 @@ def _call(trial: Trial, role: str, action: str, site: str, subject_id: int | Non
 SUCCESS = {
     "subject.view": 200,
     "subject.screen": 201,
+    "subject.correct": 200,  # PUT /subjects/{id}/screening needs subject.screen
     "consent.record": 201,
     "subject.randomize": 201,
     "randomization.mark_error": 200,
@@ -104,7 +112,8 @@ def _expected(action: str, role: str, where: str) -> int:
         return 404
     if action != "subject.screen" and role not in SUBJECT_VIEWERS:
         return 404
-    return SUCCESS[action] if role in EXPECTED_ALLOWED[action] else 403
+    right = "subject.screen" if action == "subject.correct" else action
+    return SUCCESS[action] if role in EXPECTED_ALLOWED[right] else 403
 
 
 @pytest.mark.parametrize("where", ["own", "other"])
@@ -123,8 +132,12 @@ def test_site_scoped_action(
     for role in Role.values:
         subject_id = _prepare(action, site, fixtures)
         before = _counts()
+        events = AuditEvent.objects.count()
         status = _call(trial, role, action, site, subject_id)
-        unchanged = _counts() == before
+        unchanged = _counts() == before and AuditEvent.objects.count() == events
+        if action == "subject.correct":
+            record = Subject.objects.get(pk=subject_id).screening_record
+            unchanged = record == eligible_record() and AuditEvent.objects.count() == events
         if action == "randomization.mark_error":
             state = Randomization.objects.get(subject_id=subject_id).status
             unchanged = state == "randomized"
@@ -198,3 +211,47 @@ def test_unauthenticated_and_bad_token(trial: Trial, screen: Callable[..., int])
     response = bad.get(f"/api/v1/subjects/{subject_id}")
     assert response.status_code == 401
     assert response.json() == {"detail": "Unauthorized"}
+
+
+@pytest.mark.parametrize("role", Role.values)
+def test_subject_list_is_site_scoped(trial: Trial, screen: Callable[..., int], role: str) -> None:
+    """GET /subjects: own sites only (admin: all; statistician: none), also filtered by site."""
+    own, other = screen(OWN_SITE), screen(OTHER_SITE)
+    client = trial.client(role)
+    response = client.get("/api/v1/subjects")
+    assert response.status_code == 200
+    listed = {row["subject_id"] for row in response.json()}
+    if role not in SUBJECT_VIEWERS:
+        assert listed == set()
+    else:
+        assert listed == ({own, other} if role == "admin" else {own})
+    filtered = {
+        row["subject_id"] for row in client.get(f"/api/v1/subjects?site={OTHER_SITE}").json()
+    }
+    assert filtered == ({other} if role == "admin" else set())
+
+
+@pytest.mark.parametrize("role", Role.values)
+def test_audit_trail_readers(trial: Trial, role: str) -> None:
+    """audit.view: GET /audit, /audit/verify, /audit/export for qa, data_manager, admin only."""
+    client = trial.client(role)
+    allowed = role in EXPECTED_ALLOWED["audit.view"]
+    for path in ("/api/v1/audit", "/api/v1/audit/verify", "/api/v1/audit/export?format=csv"):
+        assert client.get(path).status_code == (200 if allowed else 403), path
+
+
+@pytest.mark.parametrize("role", Role.values)
+def test_list_generation_by_role(trial: Trial, role: str) -> None:
+    """randomization.generate: statistician and admin; any other role is refused, nothing made."""
+    from ikctrial.web.errors import ForbiddenError
+    from ikctrial.web.randomization.models import RandomizationList
+    from ikctrial.web.randomization.services import randomization_generate
+
+    user = trial.users[role]
+    if role in EXPECTED_ALLOWED["randomization.generate"]:
+        randomization_generate(actor=user, seed=5, size=2)
+        assert RandomizationList.objects.get().generated_by == f"u_{role}"
+        return
+    with pytest.raises(ForbiddenError):
+        randomization_generate(actor=user, seed=5, size=2)
+    assert not RandomizationList.objects.exists()

@@ -38,8 +38,11 @@ def cli_operator() -> str:
 def django_command() -> Iterator[str]:
     """Set Django up for a command; turn service refusals into one stderr line and an exit code.
 
-    Bad input (and an unknown user or site) exits 2; a refusal by the trial's state or a role
-    exits 1; a database that was never migrated says so. Yields the operator name for the audit.
+    Bad input exits 2, and so does every refusal (interfaces.md: exit 1 is only for a negative
+    answer a command documents): an unknown user or site, a role that may not do it, a state that
+    forbids it (a duplicate site, a second list without ``--replace``). Nothing is written then:
+    each service runs in one transaction. A database that was never migrated says so (exit 1).
+    Yields the operator name for the audit.
     """
     setup_django()
     from django.db import DatabaseError
@@ -48,15 +51,9 @@ def django_command() -> Iterator[str]:
 
     try:
         yield cli_operator()
-    except InputError as exc:
+    except (InputError, NotFoundError, ConflictError, ForbiddenError) as exc:
         sys.stderr.write(f"{exc}\n")
         raise SystemExit(2) from None
-    except NotFoundError as exc:
-        sys.stderr.write(f"{exc}\n")
-        raise SystemExit(2) from None
-    except (ConflictError, ForbiddenError) as exc:
-        sys.stderr.write(f"{exc}\n")
-        raise SystemExit(1) from None
     except DatabaseError as exc:
         sys.stderr.write(f"database error: {exc} (has `ikctrial db migrate` been run?)\n")
         raise SystemExit(1) from None

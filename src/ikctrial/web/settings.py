@@ -3,8 +3,9 @@
 - ``IKCTRIAL_DATABASE_URL``: ``sqlite:///path.sqlite3`` or ``postgresql://user@host:port/db``;
   default a SQLite file ``ikctrial.sqlite3`` in the working directory.
 - ``IKCTRIAL_DB_POOL=1``: use Django's psycopg 3 connection pool (set by ``ikctrial serve``).
-- ``IKCTRIAL_SECRET_KEY``: required when ``IKCTRIAL_DEBUG`` is off and a server runs; a random
-  per-process key otherwise (nothing we sign outlives the process without it).
+- ``IKCTRIAL_SECRET_KEY``: set it in production, so sessions and CSRF tokens survive a restart;
+  without it ``ikctrial serve`` draws one random key shared by its workers, and any other process
+  its own (nothing signed then outlives the process).
 - ``IKCTRIAL_ALLOWED_HOSTS``: comma-separated (default ``localhost,127.0.0.1,[::1],testserver``).
 - ``IKCTRIAL_DEBUG``: ``1``/``true`` for development.
 - ``IKCTRIAL_STATIC_ROOT``: where ``collectstatic`` writes, if used (static files are served from
@@ -34,6 +35,8 @@ ALLOWED_HOSTS = [
 ]
 
 INSTALLED_APPS = [
+    # The admin is mounted as ikctrial.web.audit.admin.edc_admin_site (audited, admin role only).
+    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -53,6 +56,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "ikctrial.web.middleware.ApiJsonErrorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

@@ -2,9 +2,10 @@
 
 Walks the app registry (so a model added later is covered without touching this file), builds a
 valid instance of each model from its field types, then drives every write path: ``save`` (create,
-update), ``QuerySet.update``, ``bulk_create``, ``bulk_update``, ``delete`` and queryset deletes,
-with and without an audit context and a reason. Invariant checked after each attempt (domain.md 9.2,
-21 CFR 11.10(e)): the stored row changed only if an audit event of that record records the change.
+update), ``QuerySet.update`` (default and base manager), ``bulk_create``, ``bulk_update``,
+``delete`` and queryset deletes, with and without an audit context and a reason. Invariant checked
+after each attempt (domain.md 9.2, 21 CFR 11.10(e)): the stored row changed only if an audit event
+of that record records the change.
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ def test_walks_the_registered_models() -> None:
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m._meta.label_lower)
 def test_managers_and_relations_cannot_bypass_the_trail(model: type[AuditedModel]) -> None:
     """Every manager audits bulk writes; no relation rewrites audited rows behind the trail."""
-    for manager in model._meta.managers:
+    for manager in [*model._meta.managers, model._base_manager]:
         assert issubclass(manager._queryset_class, AuditedQuerySet), manager.name
     for field in model._meta.get_fields():
         if field.many_to_many and field.concrete:
@@ -190,6 +191,12 @@ def test_no_write_path_changes_data_without_an_event(model: type[AuditedModel]) 
             (
                 "update",
                 lambda: model._default_manager.filter(pk=pk).update(
+                    **{field.attname: _other_value(field, getattr(row, field.attname))}
+                ),
+            ),
+            (
+                "update",
+                lambda: model._base_manager.filter(pk=pk).update(
                     **{field.attname: _other_value(field, getattr(row, field.attname))}
                 ),
             ),

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +33,7 @@ pytestmark = pytest.mark.slow
 IKCTRIAL = str(Path(sys.executable).with_name("ikctrial"))
 ACKNOWLEDGED_BEFORE_KILL = 25
 CLIENTS = 8
+BURST_SECONDS = 120  # the burst gives up (and the test fails) if the kill never comes
 
 
 def _free_port() -> int:
@@ -91,8 +93,8 @@ def _wait_until_serving(base: str, server: subprocess.Popen[bytes]) -> None:
     raise AssertionError("ikctrial serve did not start within 60 s")
 
 
-def _screen(base: str, token: str, record: dict[str, Any]) -> dict[str, Any] | None:
-    """POST one screening; the created subject, or None if the server failed to answer 201."""
+def _screen(base: str, token: str, record: dict[str, Any]) -> dict[str, Any] | str:
+    """POST one screening; the created subject, or why the server did not answer 201."""
     request = urllib.request.Request(
         f"{base}/sites/KILL/subjects",
         data=json.dumps(record).encode(),
@@ -102,9 +104,11 @@ def _screen(base: str, token: str, record: dict[str, Any]) -> dict[str, Any] | N
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             body: dict[str, Any] = json.loads(response.read())
-            return body if response.status == 201 else None
-    except OSError:  # refused, reset, timed out: the server died mid-request
-        return None
+            return body if response.status == 201 else f"HTTP {response.status}"
+    except urllib.error.HTTPError as exc:  # the server answered, with an error
+        return f"HTTP {exc.code}: {exc.read()[:300]!r}"
+    except OSError as exc:  # refused, reset, timed out: the server died mid-request
+        return f"no answer: {exc}"
 
 
 def test_kill_9_mid_burst_loses_no_committed_row(
@@ -133,20 +137,27 @@ def test_kill_9_mid_burst_loses_no_committed_row(
     )
     acknowledged: list[dict[str, Any]] = []
     unanswered: list[bool] = []  # per request not answered 201: was the server killed by then?
+    failures: list[str] = []  # why requests failed before the kill
     killed = threading.Event()
+    stop = threading.Event()
     lock = threading.Lock()
     try:
         _wait_until_serving(base, server)
 
+        deadline = time.monotonic() + BURST_SECONDS
+
         def client(number: int) -> None:
             sequence = 0
-            while not killed.is_set():
+            while not (killed.is_set() or stop.is_set()) and time.monotonic() < deadline:
                 sequence += 1
                 record = edc.eligible_record(subject_ref=f"K{number}-{sequence}")
                 created = _screen(base, token, record)
-                if created is None:
+                if isinstance(created, str):
                     with lock:
                         unanswered.append(killed.is_set())
+                        if not killed.is_set():  # a failure before the kill: stop the burst
+                            failures.append(created)
+                            stop.set()
                     continue
                 with lock:
                     acknowledged.append(created)
@@ -160,6 +171,8 @@ def test_kill_9_mid_burst_loses_no_committed_row(
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGKILL)
         server.wait(timeout=30)
+    assert not failures, f"a request failed before the kill: {failures[0]}"
+    assert killed.is_set(), f"fewer than {ACKNOWLEDGED_BEFORE_KILL} saves in {BURST_SECONDS} s"
     assert server.returncode == -signal.SIGKILL
     assert unanswered, "no request was in flight at the kill"
     assert all(unanswered), "a request failed before the kill"

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import models, router, transaction
-from django.db.models.signals import post_delete, pre_delete
+from django.db.models.signals import class_prepared, post_delete, pre_delete
 
 from ikctrial.errors import InputError
 from ikctrial.web.audit.chain import (
@@ -246,6 +246,19 @@ class AuditedModel(models.Model):  # type: ignore[misc]
         rows = type(self)._base_manager.using(using).select_for_update().filter(pk=self.pk)
         row: dict[str, Any] | None = rows.values(*attnames).first()
         return row
+
+
+def _audited_base_manager(sender: type[models.Model], **kwargs: Any) -> None:
+    """Make the model's base manager (``Model._base_manager``) its audited default manager.
+
+    Django's base manager is otherwise a plain ``Manager``, so ``_base_manager.filter(...)
+    .update(...)`` would change rows with no event; Django itself only reads and saves through it.
+    """
+    if issubclass(sender, AuditedModel) and sender._meta.base_manager_name is None:
+        sender._meta.base_manager_name = sender._meta.default_manager_name or "objects"
+
+
+class_prepared.connect(_audited_base_manager, dispatch_uid="audit-base-manager")
 
 
 def _audit_pre_delete(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:

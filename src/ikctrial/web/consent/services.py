@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
@@ -37,7 +38,8 @@ def consent_record(
         raise InputError("version", f"{version!r} is not one of {', '.join(versions)}")
     if not signed_by.strip():
         raise InputError("signed_by", "who obtained the consent is required")
-    if signed_on > timezone.localdate():
+    # "Today" where the consent was signed: the subject's site's zone, not the server's.
+    if signed_on > timezone.localdate(timezone=ZoneInfo(subject.site.timezone)):
         raise InputError("signed_on", f"{signed_on.isoformat()} is in the future")
     screening_date = subject.screening_date
     if screening_date is None:
