@@ -44,7 +44,10 @@ def serve(
     """Run the web app and REST API (replaces this process with gunicorn)."""
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "ikctrial.web.settings")
-    env.setdefault("IKCTRIAL_DB_POOL", "1")
+    # A sync worker serves one request at a time: one persistent connection each (CONN_MAX_AGE) is
+    # all it needs, with no pool bookkeeping per request. Threads share a worker's process: they
+    # take connections from Django's psycopg pool, bounded, instead of one per thread.
+    env.setdefault("IKCTRIAL_DB_POOL", "1" if threads > 1 else "0")
     # One key shared by every worker (sessions and CSRF must verify across workers).
     env.setdefault("IKCTRIAL_SECRET_KEY", secrets.token_urlsafe(50))
     argv = gunicorn_argv(host=host, port=port, workers=workers, threads=threads)

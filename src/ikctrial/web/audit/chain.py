@@ -11,11 +11,12 @@ queues every writer behind every other writer's commit (fsync included): with mo
 workers they mostly wait. Instead the trail is split into ``IKCTRIAL_AUDIT_CHAINS`` (default 8)
 independent chains ("lanes"), each with its own per-chain ``sequence``:
 
-- On PostgreSQL a transaction takes the first free lane with one statement
-  (``pg_try_advisory_xact_lock`` over the lanes, starting at a random one), falling back to
-  waiting for one lane only when all are busy; it then reads that lane's head and inserts. So up to
-  N writers append at the same time, and their commits share WAL flushes. The lock is taken only
-  after the data write, just before the audit insert: it covers lock, head read, insert, commit.
+- On PostgreSQL a transaction takes the first free lane and reads its head in one round trip
+  (the ``audit_chain_lane`` function: ``pg_try_advisory_xact_lock`` over the lanes, starting at a
+  random one, falling back to waiting for one lane only when all are busy, then the head read in a
+  fresh snapshot), and inserts. So up to N writers append at the same time, and their commits share
+  WAL flushes. The lock is taken only after the data write, just before the audit insert: it
+  covers lock, head read, insert, commit.
 - On SQLite the database-wide write lock already serializes writers (the data write precedes the
   head read, so the head read happens under it); one lane is used. Use SQLite's IMMEDIATE
   transaction mode so two writers never read the same head.
@@ -47,10 +48,8 @@ DEFAULT_CHAINS = 8
 # First key of the two-key advisory lock, so the lanes never collide with other advisory locks.
 _LOCK_NAMESPACE = zlib.crc32(b"ikctrial.audit.chain") & 0x7FFFFFFF
 
-_FIRST_FREE_LANE_SQL = (
-    "SELECT n FROM (SELECT (g + %s) %% %s AS n FROM generate_series(0, %s - 1) AS g) AS lanes "
-    "WHERE pg_try_advisory_xact_lock(%s, n::integer) LIMIT 1"
-)
+# The first free lane from a random start, and its head (migration audit 0003).
+_LANE_SQL = "SELECT lane, last_sequence, last_hash FROM audit_chain_lane(%s, %s, %s)"
 
 
 def audit_value(value: Any) -> Any:
@@ -133,17 +132,22 @@ class PendingEvent:
 class _Head:
     """The chain head as left by one append, valid while its on-commit marker is pending."""
 
-    marker: _Marker
+    marker: Marker
     chain: int
     sequence: int
     hash: str
 
 
-class _Marker:
+class Marker:
     """A no-op on-commit callback whose presence tells that the writes since it still stand."""
 
     def __call__(self) -> None:
         """Nothing to do at commit."""
+
+
+def marker_pending(using: str, marker: Marker) -> bool:
+    """Whether the marker is still registered: same transaction, its savepoint not rolled back."""
+    return any(entry[1] is marker for entry in reversed(connections[using].run_on_commit))
 
 
 @dataclass
@@ -160,11 +164,8 @@ class _TransactionState:
 
     def trim(self, using: str) -> None:
         """Forget the appends (and creations) of rolled-back savepoints or transactions."""
-        pending = connections[using].run_on_commit
         kept = len(self.heads)
-        while kept and not any(
-            entry[1] is self.heads[kept - 1].marker for entry in reversed(pending)
-        ):
+        while kept and not marker_pending(using, self.heads[kept - 1].marker):
             kept -= 1
         if kept < len(self.heads):
             del self.heads[kept:]
@@ -196,34 +197,54 @@ def _acquire_head(using: str) -> tuple[int, int, str]:
     from ikctrial.web.audit.models import AuditEvent
 
     connection = connections[using]
-    chain = 0
-    if connection.vendor == "postgresql":
-        lanes = chain_count()
-        start = random.randrange(lanes)
-        with connection.cursor() as cursor:
-            cursor.execute(_FIRST_FREE_LANE_SQL, [start, lanes, lanes, _LOCK_NAMESPACE])
-            row = cursor.fetchone()
-            if row is None:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, start])
-                chain = start
-            else:
-                chain = int(row[0])
-    last = (
-        AuditEvent.objects.using(using)
-        .filter(chain=chain)
-        .order_by("-sequence")
-        .values_list("sequence", "hash")
-        .first()
-    )
-    return (chain, *last) if last else (chain, 0, GENESIS_HASH)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            lanes = chain_count()
+            cursor.execute(_LANE_SQL, [random.randrange(lanes), lanes, _LOCK_NAMESPACE])
+            chain, sequence, last_hash = cursor.fetchone()
+            return int(chain), int(sequence or 0), str(last_hash or GENESIS_HASH)
+        quote = connection.ops.quote_name
+        cursor.execute(
+            f"SELECT {quote('sequence')}, {quote('hash')} FROM {quote(AuditEvent._meta.db_table)} "
+            f"WHERE {quote('chain')} = 0 ORDER BY {quote('sequence')} DESC LIMIT 1"
+        )
+        last = cursor.fetchone()
+    return (0, int(last[0]), str(last[1])) if last else (0, 0, GENESIS_HASH)
+
+
+def _insert(using: str, rows: list[dict[str, Any]]) -> None:
+    """Insert event rows, as few statements as the database's parameter limit allows.
+
+    Plain SQL rather than ``bulk_create``: no keys are returned (nothing reads them back), and the
+    statement costs one round trip with no ORM compilation on the hot path of every write.
+    """
+    from ikctrial.web.audit.models import AuditEvent
+
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    fields = [AuditEvent._meta.get_field(name) for name in rows[0]]
+    columns = ", ".join(quote(field.column) for field in fields)
+    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    batch = max(1, connection.ops.bulk_batch_size(fields, rows))
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), batch):
+            chunk = rows[start : start + batch]
+            params = [
+                field.get_db_prep_save(row[field.name], connection)
+                for row in chunk
+                for field in fields
+            ]
+            cursor.execute(
+                f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({columns}) "
+                f"VALUES {', '.join([row_sql] * len(chunk))}",
+                params,
+            )
 
 
 def append_events(
     events: Iterable[PendingEvent], *, using: str, actor: str, source: str, reason: str
 ) -> None:
     """Append events to the trail inside the caller's transaction (which holds the data write)."""
-    from ikctrial.web.audit.models import AuditEvent
-
     pending = list(events)
     if not pending:
         return
@@ -255,11 +276,11 @@ def append_events(
             prev_hash=previous,
         )
         previous = event_hash(payload)
-        rows.append(AuditEvent(**{**payload, "timestamp": now}, hash=previous))
+        rows.append({**payload, "timestamp": now, "hash": previous})
         if event.action == "create":
             created.append((event.model, event.object_pk))
-    AuditEvent.objects.using(using).bulk_create(rows)
-    marker = _Marker()
+    _insert(using, rows)
+    marker = Marker()
     transaction.on_commit(marker, using=using)
     state.created.update(dict.fromkeys(created, len(state.heads)))
     state.heads.append(_Head(marker=marker, chain=chain, sequence=sequence, hash=previous))

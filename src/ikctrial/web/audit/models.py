@@ -18,9 +18,11 @@ from typing import Any, ClassVar
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import models, router, transaction
+from django.db.models.query import ModelIterable
 from django.db.models.signals import class_prepared, post_delete, pre_delete
 
 from ikctrial.errors import InputError
+from ikctrial.web.audit import locked_rows
 from ikctrial.web.audit.chain import (
     PendingEvent,
     append_events,
@@ -131,7 +133,29 @@ def _record(context: AuditContext, using: str, events: list[PendingEvent]) -> No
 
 
 class AuditedQuerySet(models.QuerySet):  # type: ignore[misc]
-    """A queryset whose bulk writes are audited row by row (or refused when they cannot be)."""
+    """A queryset whose bulk writes are audited row by row (or refused when they cannot be).
+
+    Records it reads with ``select_for_update()`` are remembered as stored (``locked_rows``), so
+    saving one of them records its old values without reading the row a second time.
+    """
+
+    def _fetch_all(self) -> None:
+        fetched = self._result_cache is None
+        super()._fetch_all()
+        if fetched and self._locks_whole_records():
+            label = _label(self.model)
+            rows = ((str(obj.pk), _field_values(self.model, obj)) for obj in self._result_cache)
+            locked_rows.remember(self.db, label, rows)
+
+    def _locks_whole_records(self) -> bool:
+        """Whether this read returns whole records of the model under a row lock."""
+        query = self.query
+        return (
+            query.select_for_update
+            and self._iterable_class is ModelIterable
+            and not query.deferred_loading[0]
+            and (not query.select_for_update_of or "self" in query.select_for_update_of)
+        )
 
     def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[Any]:
         """Insert in bulk and record one create event per row."""
@@ -175,6 +199,7 @@ class AuditedQuerySet(models.QuerySet):  # type: ignore[misc]
             keys = [row[pk_attname] for row in before.values()]
             rows = model._base_manager.using(self.db).filter(pk__in=keys)
             count = models.QuerySet.update(rows, **kwargs)
+            locked_rows.forget(self.db, _label(model), before)
             events = []
             for row in rows.values(*attnames):
                 pk = str(row[pk_attname])
@@ -218,7 +243,7 @@ class AuditedModel(models.Model):  # type: ignore[misc]
         using = kwargs.get("using") or router.db_for_write(model, instance=self)
         update_fields = kwargs.get("update_fields")
         with transaction.atomic(using=using, savepoint=False):
-            before = self._stored_row(using, kwargs)
+            before = self._stored_values(using, kwargs)
             super().save(*args, **kwargs)
             pk = str(self.pk)
             after = _field_values(model, self)
@@ -226,7 +251,7 @@ class AuditedModel(models.Model):  # type: ignore[misc]
                 changes = {name: [None, value] for name, value in after.items()}
                 _record(context, using, [_event(AuditEvent.Action.CREATE, model, pk, changes)])
                 return
-            changes = _diff(_row_values(model, before), after)
+            changes = _diff(before, after)
             if update_fields is not None:
                 names = {model._meta.get_field(name).name for name in update_fields}
                 changes = {name: pair for name, pair in changes.items() if name in names}
@@ -236,16 +261,23 @@ class AuditedModel(models.Model):  # type: ignore[misc]
 
     save.alters_data = True  # type: ignore[attr-defined]
 
-    def _stored_row(self, using: str, save_kwargs: dict[str, Any]) -> dict[str, Any] | None:
-        """The row as stored (locked until commit), or None when this save inserts."""
+    def _stored_values(self, using: str, save_kwargs: dict[str, Any]) -> dict[str, Any] | None:
+        """The row's values as stored (locked until commit), or None when this save inserts.
+
+        Taken from the row this transaction read under a lock when it still stands, else read.
+        """
         if save_kwargs.get("force_insert") or self.pk is None:
             return None
         if self._state.adding and self._meta.pk.has_default():
             return None
+        model = type(self)
+        remembered = locked_rows.take(using, _label(model), str(self.pk))
+        if remembered is not None:
+            return dict(remembered)
         attnames = [f.attname for f in self._meta.concrete_fields]
-        rows = type(self)._base_manager.using(using).select_for_update().filter(pk=self.pk)
+        rows = model._base_manager.using(using).select_for_update().filter(pk=self.pk)
         row: dict[str, Any] | None = rows.values(*attnames).first()
-        return row
+        return None if row is None else _row_values(model, row)
 
 
 def _audited_base_manager(sender: type[models.Model], **kwargs: Any) -> None:
@@ -271,6 +303,7 @@ def _audit_post_delete(sender: type[models.Model], instance: models.Model, **kwa
     """Record the deleted row's last values, in the delete's own transaction."""
     context = current_audit_context()
     using = kwargs.get("using") or "default"
+    locked_rows.forget(using, _label(sender), [str(instance.pk)])
     changes = {name: [value, None] for name, value in _field_values(sender, instance).items()}
     _record(context, using, [_event(AuditEvent.Action.DELETE, sender, str(instance.pk), changes)])
 

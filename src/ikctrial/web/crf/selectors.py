@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import models
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from ikctrial.clinical.visit_schedule import VisitRow, visit_calendar
@@ -65,16 +66,22 @@ class SubjectDates:
 
 
 def subject_dates(subject: Subject) -> SubjectDates:
-    """First consent date; randomization date in the site's time zone (RANDDT) and arm."""
+    """First consent date; randomization date in the site's time zone (RANDDT) and arm.
+
+    Read now, in one statement (after the subject lock of a writer, so nothing is missed).
+    """
     zone = ZoneInfo(subject.site.timezone)
-    first = Consent.objects.filter(subject=subject).order_by("signed_on").first()
-    randomization = getattr(subject, "randomization", None)
+    first_consent = Consent.objects.filter(subject=OuterRef("pk")).order_by("signed_on")
+    consent_date, randomized_at, arm = (
+        Subject.objects.filter(pk=subject.pk)
+        .annotate(first_consent_on=Subquery(first_consent.values("signed_on")[:1]))
+        .values_list("first_consent_on", "randomization__randomized_at", "randomization__arm")
+        .get()
+    )
     return SubjectDates(
-        consent_date=None if first is None else first.signed_on,
-        randomization_date=None
-        if randomization is None
-        else randomization.randomized_at.astimezone(zone).date(),
-        arm=None if randomization is None else randomization.arm,
+        consent_date=consent_date,
+        randomization_date=None if randomized_at is None else randomized_at.astimezone(zone).date(),
+        arm=arm,
         zone=zone,
     )
 
@@ -99,9 +106,12 @@ def records_of(subject: Subject, form: str) -> models.QuerySet[Any]:
     return form_model(form).objects.filter(subject=subject)
 
 
-def record_of(subject: Subject, form: str, record_id: int) -> Any:
-    """One record of a subject's form (another subject's record is 404)."""
-    record = records_of(subject, form).filter(pk=record_id).first()
+def record_of(subject: Subject, form: str, record_id: int, *, lock: bool = False) -> Any:
+    """One record of a subject's form (another subject's record is 404); ``lock``: for update."""
+    records = records_of(subject, form)
+    if lock:  # the record's row alone (the form's ordering would join and lock the subject)
+        records = records.order_by().select_for_update(of=("self",))
+    record = records.filter(pk=record_id).first()
     if record is None:
         raise NotFoundError(f"{form} record {record_id} not found for this subject")
     return record

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, prefetch_related_objects
 
 from ikctrial.web.errors import NotFoundError
 from ikctrial.web.sites.permissions import Action
@@ -13,23 +13,44 @@ from ikctrial.web.subjects.models import Subject
 from ikctrial.web.validation import MAX_ID
 
 
-def subjects_for_user(actor: Actor) -> QuerySet[Subject]:
-    """The subjects the actor may see: those of its sites, if its role sees subjects at all."""
+def _visible_subjects(actor: Actor) -> QuerySet[Subject]:
+    """The subjects of the actor's sites, if its role sees subjects at all (nothing joined)."""
     if not may(actor, Action.SUBJECT_VIEW):
         return Subject.objects.none()
-    return Subject.objects.filter(site__in=sites_for_user(actor)).select_related(
-        "site", "verdict", "randomization__stratum"
-    )
+    return Subject.objects.filter(site__in=sites_for_user(actor))
+
+
+def subjects_for_user(actor: Actor) -> QuerySet[Subject]:
+    """The subjects the actor may see: those of its sites, if its role sees subjects at all."""
+    return _visible_subjects(actor).select_related("site", "verdict", "randomization__stratum")
+
+
+def _one(subjects: QuerySet[Subject], subject_id: int) -> Subject:
+    """The subject ``subject_id`` among ``subjects``; any other is ``NotFoundError`` (404)."""
+    if not 0 < subject_id <= MAX_ID:
+        raise NotFoundError(f"subject {subject_id} not found")
+    subject = subjects.filter(pk=subject_id).first()
+    if subject is None:
+        raise NotFoundError(f"subject {subject_id} not found")
+    return subject
 
 
 def subject_for_user(actor: Actor, subject_id: int) -> Subject:
     """One visible subject; another site's subject (or none) is ``NotFoundError`` (404)."""
-    if not 0 < subject_id <= MAX_ID:
-        raise NotFoundError(f"subject {subject_id} not found")
-    subject = subjects_for_user(actor).filter(pk=subject_id).first()
-    if subject is None:
-        raise NotFoundError(f"subject {subject_id} not found")
-    return subject
+    return _one(subjects_for_user(actor), subject_id)
+
+
+def subject_for_update(actor: Actor, subject_id: int) -> Subject:
+    """One visible subject with its site, its row locked until the transaction ends (404 else).
+
+    The writers' entry point: scoping and lock in one statement. Only the subject row and its site
+    are read: anything else about the subject (consent, randomization) must be read after this
+    returns, since rows committed while it waited for the lock are not in its snapshot.
+    """
+    locked = (
+        _visible_subjects(actor).select_related("site").order_by().select_for_update(of=("self",))
+    )
+    return _one(locked, subject_id)
 
 
 def subject_status(subject: Subject) -> str:
@@ -47,6 +68,7 @@ def subject_status(subject: Subject) -> str:
 def subject_document(subject: Subject) -> dict[str, Any]:
     """The subject as the API shows it (interfaces.md): verdict, consent, randomization, status."""
     randomization = getattr(subject, "randomization", None)
+    prefetch_related_objects([subject], "consents")  # one read for the list and the status
     consents = [
         {
             "version": consent.version,

@@ -24,8 +24,11 @@ from ikctrial.web.sites.models import Site
 from ikctrial.web.sites.permissions import Action
 from ikctrial.web.sites.selectors import Actor, authorize, site_for_user
 from ikctrial.web.subjects.models import EligibilityVerdict, Subject
-from ikctrial.web.subjects.selectors import subject_for_user
+from ikctrial.web.subjects.selectors import subject_for_update
 from ikctrial.web.validation import reject_nul, save_validated
+
+_IDENTITY_FIELDS = ("site", "site_sequence", "screening_number")
+"""Subject fields a correction never changes (their existence and uniqueness need no re-check)."""
 
 
 def _evaluate(record: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
@@ -86,22 +89,23 @@ def subject_rescreen(
     source: str = "api",
 ) -> Subject:
     """Correct a subject's screening record and re-run eligibility (before randomization only)."""
-    subject = subject_for_user(actor, subject_id)
+    subject = subject_for_update(actor, subject_id)
     authorize(actor, Action.SUBJECT_SCREEN)
     if not reason.strip():
         raise InputError("reason", "a reason is required to correct a screening record")
     reject_nul(reason, "reason")
     screening, verdict = _evaluate(record)
-    subject = Subject.objects.select_for_update().get(pk=subject.pk)
-    if hasattr(subject, "randomization"):
+    if hasattr(subject, "randomization"):  # read under the subject lock: randomize takes it too
         raise ConflictError("the subject is randomized: its screening record can no longer change")
+    current = EligibilityVerdict.objects.select_for_update().get(subject=subject)
     with audit_context(actor=actor, reason=reason, source=source):
         subject.subject_ref = screening.subject_ref or ""
         subject.screening_date = screening.screening_date
         subject.screening_record = dict(record)
-        save_validated(subject)
-        current = subject.verdict
+        # Site, numbers and subject are not changed here (and the database keeps them unique).
+        save_validated(subject, exclude=list(_IDENTITY_FIELDS))
         for name, value in _verdict_fields(verdict).items():
             setattr(current, name, value)
-        save_validated(current)
+        save_validated(current, exclude=["subject"])
+    subject.verdict = current
     return subject
