@@ -22,7 +22,7 @@ from ikctrial.web.subjects.models import Subject
 
 ALL = set(Role.values)
 EXPECTED_ALLOWED: dict[str, set[str]] = {
-    "subject.view": ALL - {"statistician"},
+    "subject.view": ALL - {"statistician", "reader"},
     "subject.screen": {"investigator", "coordinator", "admin"},
     "consent.record": {"investigator", "coordinator", "admin"},
     "subject.randomize": {"investigator", "coordinator", "admin"},

@@ -11,5 +11,6 @@ from ikctrial.web.audit.admin import edc_admin_site
 urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", edc_admin_site.urls),
+    path("", include("ikctrial.web.product.urls")),
     path("", include("ikctrial.web.pages.urls")),
 ]

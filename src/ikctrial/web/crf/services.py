@@ -11,7 +11,7 @@ stores nothing.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,7 +26,13 @@ from ikctrial.clinical.ctcae import LabResult as CoreLabResult
 from ikctrial.clinical.visit_schedule import VisitStatus, planned_visits, study_day
 from ikctrial.errors import InputError
 from ikctrial.protocol.validation import input_error
-from ikctrial.response import Assessment, Criteria, evaluate_assessments
+from ikctrial.response import (
+    Assessment,
+    Criteria,
+    ResponseEvaluation,
+    TimepointResponse,
+    evaluate_assessments,
+)
 from ikctrial.web.audit.context import (
     AuditContext,
     actor_name,
@@ -61,7 +67,7 @@ from ikctrial.web.signatures.selectors import ensure_data_editable
 from ikctrial.web.sites.permissions import Action
 from ikctrial.web.sites.selectors import Actor, authorize
 from ikctrial.web.subjects.models import Subject
-from ikctrial.web.subjects.selectors import subject_for_user
+from ikctrial.web.subjects.selectors import subject_for_update, subject_for_user
 from ikctrial.web.validation import save_validated
 
 DERIVED_REASON = "derived values re-computed after a change to the subject's data"
@@ -249,54 +255,88 @@ def _upsert(
     save_validated(row)
 
 
+@dataclass(frozen=True)
+class SeriesResult:
+    """One criterion over a series: the engine's evaluation, and the nadir before each point."""
+
+    evaluation: ResponseEvaluation
+    nadirs: list[Decimal | None]
+    """Smallest sum of the earlier time points (PD reference), per time point."""
+
+
+def tumor_series_results(
+    assessments: Sequence[Any], randomization_date: dt.date | None
+) -> dict[str, SeriesResult]:
+    """RECIST 1.1 and mRECIST over lesion tables in date order (stored or not), nothing saved.
+
+    ``assessments`` are objects with the lesion-table attributes of ``TumorAssessment``; a bad
+    table is an ``InputError`` under the criterion's name.
+    """
+    settings = current_protocol().response
+    mrecist_floor = Decimal(str(settings.mrecist_pd_min_abs_increase_mm))
+    results: dict[str, SeriesResult] = {}
+    for name in settings.criteria:
+        criteria = Criteria(name)
+        try:
+            rows = _core_assessments(list(assessments), criteria)
+            series = [Assessment.model_validate(row) for row in rows]
+            evaluation = evaluate_assessments(
+                series,
+                criteria=criteria,
+                confirmation_required=settings.confirmation_required,
+                min_sd_days=settings.sd_min_days,
+                confirmation_min_days=max(settings.confirmation_min_days, 1),
+                allow_ne_between_confirmation=settings.allow_ne_between_confirmation,
+                mrecist_pd_min_abs_increase_mm=mrecist_floor
+                if criteria is Criteria.MRECIST
+                else None,
+                randomization_date=randomization_date,
+            )
+        except ValidationError as exc:
+            raise input_error(exc).under(name) from None
+        except InputError as exc:
+            raise exc.under(name) from None
+        nadirs: list[Decimal | None] = []
+        nadir: Decimal | None = None
+        for point in evaluation.timepoints:
+            nadirs.append(nadir)
+            if point.sum_mm is not None:
+                nadir = point.sum_mm if nadir is None else min(nadir, point.sum_mm)
+        results[name] = SeriesResult(evaluation, nadirs)
+    return results
+
+
+def timepoint_values(point: TimepointResponse, nadir: Decimal | None) -> dict[str, Any]:
+    """The derived call at one time point as ``TumorResponse`` stores it."""
+    return {
+        "sum_mm": point.sum_mm,
+        "nadir_mm": nadir,
+        "pct_change_from_baseline": point.pct_change_from_baseline,
+        "pct_change_from_nadir": point.pct_change_from_nadir,
+        "target_response": point.target_response or "",
+        "non_target_response": point.non_target_response or "",
+        "new_lesions": point.new_lesions.value,
+        "overall_response": point.overall_response.value,
+        "flags": list(point.flags),
+    }
+
+
 def derive_tumor_responses(subject: Subject, dates: SubjectDates) -> None:
     """RECIST 1.1 and mRECIST over the subject's series, stored per time point and per series."""
-    settings = current_protocol().response
     assessments = list(TumorAssessment.objects.filter(subject=subject).order_by("assessed_on"))
     if not assessments:
         return
-    mrecist_floor = Decimal(str(settings.mrecist_pd_min_abs_increase_mm))
+    results = tumor_series_results(assessments, dates.randomization_date)
     with _derived_context():
-        for name in settings.criteria:
-            criteria = Criteria(name)
-            try:
-                rows = _core_assessments(assessments, criteria)
-                series = [Assessment.model_validate(row) for row in rows]
-                evaluation = evaluate_assessments(
-                    series,
-                    criteria=criteria,
-                    confirmation_required=settings.confirmation_required,
-                    min_sd_days=settings.sd_min_days,
-                    confirmation_min_days=max(settings.confirmation_min_days, 1),
-                    allow_ne_between_confirmation=settings.allow_ne_between_confirmation,
-                    mrecist_pd_min_abs_increase_mm=mrecist_floor
-                    if criteria is Criteria.MRECIST
-                    else None,
-                    randomization_date=dates.randomization_date,
-                )
-            except ValidationError as exc:
-                raise input_error(exc).under(name) from None
-            except InputError as exc:
-                raise exc.under(name) from None
-            nadir: Decimal | None = None
-            for assessment, point in zip(assessments, evaluation.timepoints, strict=True):
+        for name, result in results.items():
+            evaluation = result.evaluation
+            points = zip(assessments, evaluation.timepoints, result.nadirs, strict=True)
+            for assessment, point, nadir in points:
                 _upsert(
                     TumorResponse,
                     {"assessment": assessment, "criteria": name},
-                    {
-                        "sum_mm": point.sum_mm,
-                        "nadir_mm": nadir,
-                        "pct_change_from_baseline": point.pct_change_from_baseline,
-                        "pct_change_from_nadir": point.pct_change_from_nadir,
-                        "target_response": point.target_response or "",
-                        "non_target_response": point.non_target_response or "",
-                        "new_lesions": point.new_lesions.value,
-                        "overall_response": point.overall_response.value,
-                        "flags": list(point.flags),
-                    },
+                    timepoint_values(point, nadir),
                 )
-                if point.sum_mm is not None:
-                    nadir = point.sum_mm if nadir is None else min(nadir, point.sum_mm)
             _upsert(
                 TumorResponseSummary,
                 {"subject": subject, "criteria": name},
@@ -412,15 +452,12 @@ def crf_record_save(
     source: str = "api",
 ) -> SavedRecord:
     """Create a form record, or correct one (``record_id`` with a ``reason``); derive; check."""
-    subject = subject_for_user(actor, subject_id)
+    subject = subject_for_update(actor, subject_id)
     authorize(actor, Action.CRF_ENTER)
     spec = _form_spec(form)
     entry = _parse(spec.entry, data)
     if record_id is not None and not (reason or "").strip():
         raise InputError("reason", "a reason is required to correct a saved record")
-    subject = (
-        Subject.objects.select_for_update(of=("self",)).select_related("site").get(pk=subject.pk)
-    )
     ensure_data_editable(subject)
     dates = subject_dates(subject)
     if dates.consent_date is None:
@@ -432,7 +469,7 @@ def crf_record_save(
     if record_id is None:
         record = model(subject=subject, entered_by=actor_name(actor))
     else:
-        record = record_of(subject, form, record_id)
+        record = record_of(subject, form, record_id, lock=True)
     _refuse_duplicate(spec, form, record, entry)
     values = entry.model_dump(mode="python")
     for name in spec.json_fields:
@@ -442,7 +479,8 @@ def crf_record_save(
     with audit_context(actor=actor, reason=reason, source=source):
         if spec.prepare is not None:
             spec.prepare(record, entry, dates)
-        save_validated(record)
+        # The subject is the locked row above; one record per key is _refuse_duplicate's check.
+        save_validated(record, exclude=["subject"])
         if spec.after_save is not None:
             spec.after_save(subject, dates)
         record.refresh_from_db()
@@ -477,3 +515,31 @@ def tumor_response_disagree(
         response.disagreement_by = actor_name(actor)
         save_validated(response)
     return response
+
+
+def tumor_assessment_preview(
+    *, actor: Actor, subject_id: int, data: Mapping[str, Any], record_id: int | None = None
+) -> dict[str, dict[str, Any]]:
+    """What saving this lesion table (new, or correcting ``record_id``) derives; stores nothing.
+
+    The time point's call per criterion, evaluated within the subject's series (htmx preview).
+    """
+    subject = subject_for_user(actor, subject_id)
+    authorize(actor, Action.CRF_ENTER)
+    spec = FORMS["tumor_assessment"]
+    entry = _parse(entries.TumorAssessmentEntry, data)
+    if record_id is not None:
+        record_of(subject, "tumor_assessment", record_id)
+    values = entry.model_dump(mode="python")
+    for name in spec.json_fields:
+        values[name] = _jsonable(values[name])
+    candidate = TumorAssessment(pk=record_id, subject=subject, **values)
+    _refuse_duplicate(spec, "tumor_assessment", candidate, entry)
+    others = TumorAssessment.objects.filter(subject=subject).exclude(pk=record_id)
+    series = sorted([*others, candidate], key=lambda assessment: assessment.assessed_on)
+    index = series.index(candidate)
+    results = tumor_series_results(series, subject_dates(subject).randomization_date)
+    return {
+        name: timepoint_values(result.evaluation.timepoints[index], result.nadirs[index])
+        for name, result in results.items()
+    }

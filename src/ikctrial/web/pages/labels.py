@@ -17,6 +17,7 @@ ROLE: dict[str, Promise] = {
     "monitor": _("monitor"),
     "statistician": _("statistician"),
     "admin": _("administrator"),
+    "reader": _("independent radiology reader"),
 }
 
 SUBJECT_STATUS: dict[str, Promise] = {

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
-from django.urls import include, path, reverse_lazy
+from django.urls import include, path, register_converter, reverse_lazy
 
-from ikctrial.web.pages import views
+from ikctrial.web.pages import casebook, review, views
 
 app_name = "pages"
+register_converter(casebook.CrfFormConverter, "crf_form")
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -41,6 +42,44 @@ urlpatterns = [
     path("subjects/<int:subject_id>/", views.subject_detail, name="subject"),
     path("subjects/<int:subject_id>/consent/", views.consent, name="consent"),
     path("subjects/<int:subject_id>/randomize/", views.randomize, name="randomize"),
+    path("subjects/<int:subject_id>/crf/<crf_form:form>/", casebook.crf_list, name="crf_list"),
+    path("subjects/<int:subject_id>/crf/<crf_form:form>/new/", casebook.crf_create, name="crf_new"),
+    path(
+        "subjects/<int:subject_id>/crf/<crf_form:form>/<int:record_id>/",
+        casebook.crf_edit,
+        name="crf_edit",
+    ),
     path("sites/<str:site_code>/screen/", views.screening, name="screening"),
     path("sites/<str:site_code>/screen/check/", views.screening_check, name="screening_check"),
+    # Tumor assessments, queries, e-signatures and lock, blinded review (pages.review)
+    path("subjects/<int:subject_id>/tumor/", review.tumor_list, name="tumor_list"),
+    path("subjects/<int:subject_id>/tumor/new/", review.tumor_assessment, name="tumor_new"),
+    path(
+        "subjects/<int:subject_id>/tumor/<int:assessment_id>/",
+        review.tumor_assessment,
+        name="tumor_assessment",
+    ),
+    path("subjects/<int:subject_id>/tumor/preview/", review.tumor_preview, name="tumor_preview"),
+    path(
+        "subjects/<int:subject_id>/tumor/<int:assessment_id>/preview/",
+        review.tumor_preview,
+        name="tumor_preview_of",
+    ),
+    path(
+        "subjects/<int:subject_id>/tumor/<int:assessment_id>/disagree/<str:criteria>/",
+        review.tumor_disagree,
+        name="tumor_disagree",
+    ),
+    path("queries/", review.query_list, name="queries"),
+    path("queries/<int:query_id>/", review.query_detail, name="query"),
+    path("queries/<int:query_id>/answer/", review.query_answer_view, name="query_answer"),
+    path("queries/<int:query_id>/close/", review.query_close_view, name="query_close"),
+    path("subjects/<int:subject_id>/queries/new/", review.query_new, name="query_new"),
+    path("subjects/<int:subject_id>/signatures/", review.signatures, name="signatures"),
+    path("subjects/<int:subject_id>/sign/", review.casebook_sign_view, name="casebook_sign"),
+    path("subjects/<int:subject_id>/lock/", review.subject_lock_view, name="subject_lock"),
+    path("study/lock/", review.study_lock, name="study_lock"),
+    path("review/", review.reader_list, name="reader_list"),
+    path("review/<int:subject_id>/", review.reader_read, name="reader_subject"),
+    path("review/<int:subject_id>/reads/<int:read_id>/", review.reader_read, name="reader_read"),
 ]

@@ -22,6 +22,7 @@ class Role(models.TextChoices):
     MONITOR = "monitor"
     STATISTICIAN = "statistician"
     ADMIN = "admin"
+    READER = "reader"
 
 
 class Action(models.TextChoices):
@@ -54,6 +55,8 @@ class Action(models.TextChoices):
     PRODUCT_HANDLE = "product.handle"
     PRODUCT_RELEASE = "product.release"
     PRODUCT_ADMINISTER = "product.administer"
+    DATA_EXPORT = "data.export"
+    CENTRAL_READ_ENTER = "central_read.enter"
 
 
 # The matrix. Statisticians see no subject record: they generate the concealed list and read the
@@ -117,6 +120,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     Action.PRODUCT_HANDLE: frozenset({*_SITE_STAFF, Role.CELL_LAB, Role.QA, Role.PHARMACIST}),
     Action.PRODUCT_RELEASE: frozenset({Role.QA}),
     Action.PRODUCT_ADMINISTER: frozenset({*_SITE_STAFF, Role.PHARMACIST}),
+    # Blinded independent central review (domain.md 9.4, 7.1 PFSBICR): the radiology reader sees
+    # lesion tables only, never a subject record (arm, treatment), and enters its own reads.
+    Action.CENTRAL_READ_ENTER: frozenset({Role.READER}),
+    # Standard exports (SDTM, ADaM, ODM, FHIR) of the user's sites: the analysis team only.
+    Action.DATA_EXPORT: frozenset({Role.DATA_MANAGER, Role.STATISTICIAN}),
 }
 
 # Roles that see every site without a membership.
