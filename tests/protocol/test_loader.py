@@ -124,6 +124,7 @@ def test_response_endpoints_product(protocol: Protocol) -> None:
     assert protocol.response.primary_criterion == "RECIST1.1"
     ids = [e.id for e in [*protocol.endpoints.primary, *protocol.endpoints.secondary]]
     assert set(ids) == {"tumor_size_change", "pfs", "immune_response", "tace_frequency"}
+    assert protocol.endpoints.per_protocol_min_infusions == 9  # domain.md 7.7 [PROTOCOL]
     assert protocol.product.lot_mode == "per_infusion"
     assert protocol.product.shelf_life_hours is None
     viability = next(t for t in protocol.product.release_tests if t.code == "viability")
@@ -209,6 +210,16 @@ C = ("eligibility", "criteria")
         (
             [(("endpoints", "secondary", 0, "id"), "tumor_size_change")],
             "endpoints.secondary[0].id",
+            None,
+        ),
+        (
+            [(("endpoints", "per_protocol_min_infusions"), 13)],
+            "endpoints.per_protocol_min_infusions",
+            "13 is more than the 12 planned",
+        ),
+        (
+            [(("endpoints", "per_protocol_min_infusions"), -1)],
+            "endpoints.per_protocol_min_infusions",
             None,
         ),
         ([(("target_enrollment",), DELETE)], "target_enrollment", "required"),

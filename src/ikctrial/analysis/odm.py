@@ -257,6 +257,89 @@ def to_bytes(root: etree._Element) -> bytes:
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 
+@dataclass(frozen=True)
+class FormDefinition:
+    """A case report form as ODM metadata: one repeating item group of typed items."""
+
+    oid: str
+    name: str
+    items: Sequence[tuple[str, str, str]]
+    """(ItemOID, Name, ODM DataType) of each item, in order."""
+
+    @property
+    def item_group_oid(self) -> str:
+        """The OID of the form's item group (``F.X`` -> ``IG.X``)."""
+        return "IG." + self.oid.removeprefix("F.")
+
+
+def add_forms(
+    root: etree._Element, *, event_oid: str, event_name: str, forms: Sequence[FormDefinition]
+) -> etree._Element:
+    """Add a repeating study event holding ``forms`` to a ``study_metadata`` document, each
+    definition placed after the last one of its kind (the ODM 1.3.2 element order)."""
+    mdv = root.find(f"{_O}Study/{_O}MetaDataVersion")
+    if mdv is None:
+        raise InputError("ODM.Study.MetaDataVersion", "not a study metadata document")
+    protocol_el = mdv.find(_O + "Protocol")
+    assert protocol_el is not None
+    order = len(protocol_el) + 1
+    _el(
+        protocol_el,
+        "StudyEventRef",
+        StudyEventOID=_oid(event_oid, "event_oid"),
+        OrderNumber=str(order),
+        Mandatory="No",
+    )
+    event = etree.Element(
+        _O + "StudyEventDef", OID=event_oid, Name=event_name, Repeating="Yes", Type="Common"
+    )
+    for number, form in enumerate(forms, start=1):
+        _el(
+            event,
+            "FormRef",
+            FormOID=_oid(form.oid, f"forms[{number - 1}].oid"),
+            OrderNumber=str(number),
+            Mandatory="No",
+        )
+    definitions: dict[str, list[etree._Element]] = {
+        "StudyEventDef": [event],
+        "FormDef": [],
+        "ItemGroupDef": [],
+        "ItemDef": [],
+    }
+    for form in forms:
+        form_el = etree.Element(_O + "FormDef", OID=form.oid, Name=form.name, Repeating="Yes")
+        _el(
+            form_el,
+            "ItemGroupRef",
+            ItemGroupOID=form.item_group_oid,
+            OrderNumber="1",
+            Mandatory="Yes",
+        )
+        group = etree.Element(
+            _O + "ItemGroupDef", OID=form.item_group_oid, Name=form.name, Repeating="Yes"
+        )
+        for number, (item_oid, name, data_type) in enumerate(form.items, start=1):
+            _el(
+                group,
+                "ItemRef",
+                ItemOID=_oid(item_oid, f"{form.oid}.items[{number - 1}]"),
+                OrderNumber=str(number),
+                Mandatory="No",
+            )
+            definitions["ItemDef"].append(
+                etree.Element(_O + "ItemDef", OID=item_oid, Name=name, DataType=data_type)
+            )
+        definitions["FormDef"].append(form_el)
+        definitions["ItemGroupDef"].append(group)
+    for tag, elements in definitions.items():
+        last = mdv.findall(_O + tag)[-1]
+        for element in elements:
+            last.addnext(element)
+            last = element
+    return root
+
+
 # --- clinical data (streamed) ----------------------------------------------------------------
 
 

@@ -74,10 +74,12 @@ def write_define(
     *,
     created: dt.datetime,
     frames: Mapping[str, pd.DataFrame] | None = None,
+    lengths: Mapping[str, Mapping[str, int]] | None = None,
 ) -> Path:
     """define.xml (Define-XML 2.1) for the named ADaM datasets of this protocol's study.
 
-    Given the ``frames`` written by ``write_adam``, text lengths are those of the XPT files.
+    Given the ``frames`` written by ``write_adam`` (or the text ``lengths`` of a streamed
+    write), text lengths are those of the XPT files.
     """
     root = define_xml(
         [dataset_metadata(name) for name in dataset_names],
@@ -85,7 +87,10 @@ def write_define(
         study_description=protocol.title,
         protocol_name=protocol.nct_id,
         created=created,
-        text_lengths={name: text_lengths(frame) for name, frame in (frames or {}).items()},
+        text_lengths={
+            **{name: text_lengths(frame) for name, frame in (frames or {}).items()},
+            **(lengths or {}),
+        },
     )
     return write_xml(root, path)
 

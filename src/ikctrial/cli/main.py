@@ -35,6 +35,8 @@ GROUPS: dict[str, list[str]] = {
     "user": ["ikctrial.cli.user"],
     "token": ["ikctrial.cli.token"],
     "randomization": ["ikctrial.cli.randomization"],
+    "export": ["ikctrial.cli.export"],
+    "odm": ["ikctrial.cli.odm"],
 }
 GROUP_HELP: dict[str, str] = {
     "protocol": "Show and validate protocol files.",
@@ -50,6 +52,8 @@ GROUP_HELP: dict[str, str] = {
     "user": "Create users with a role and their sites.",
     "token": "Issue API tokens.",
     "randomization": "Generate the concealed randomization list.",
+    "export": "Standard exports: SDTM, ADaM (XPT v5), ODM 1.3.2, FHIR R5.",
+    "odm": "Import CDISC ODM study metadata from another system.",
 }
 # Single commands: (name, module, function).
 COMMANDS: list[tuple[str, str, str]] = [

@@ -426,6 +426,8 @@ class Endpoints(StrictModel):
 
     primary: Annotated[list[Endpoint], Field(min_length=1)]
     secondary: list[Endpoint]
+    per_protocol_min_infusions: NonNegativeInt = 9
+    """Experimental-arm patients with fewer infusions leave the per-protocol set (domain.md 7.7)."""
 
     @model_validator(mode="after")
     def _ids_unique(self) -> Endpoints:
@@ -534,6 +536,12 @@ class Protocol(StrictModel):
             "randomization.stratification_factors",
             "name",
         )
+        planned = len(self.schedule.infusion_plan)
+        if self.endpoints.per_protocol_min_infusions > planned:
+            raise FieldRuleError(
+                "endpoints.per_protocol_min_infusions",
+                f"{self.endpoints.per_protocol_min_infusions} is more than the {planned} planned",
+            )
         return self
 
     def arm_codes(self) -> list[str]:

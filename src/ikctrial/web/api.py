@@ -17,6 +17,7 @@ from ikctrial.web.audit.api import router as audit_router
 from ikctrial.web.consent.api import router as consent_router
 from ikctrial.web.crf.api import router as crf_router
 from ikctrial.web.errors import ConflictError, ForbiddenError, NotFoundError
+from ikctrial.web.exports.api import router as exports_router
 from ikctrial.web.product.api import router as product_router
 from ikctrial.web.queries.api import router as queries_router
 from ikctrial.web.randomization.api import router as randomization_router
@@ -80,3 +81,4 @@ api.add_router("/", crf_router)
 api.add_router("/", queries_router)
 api.add_router("/", signatures_router)
 api.add_router("/", product_router)
+api.add_router("/", exports_router)

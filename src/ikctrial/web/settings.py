@@ -2,7 +2,8 @@
 
 - ``IKCTRIAL_DATABASE_URL``: ``sqlite:///path.sqlite3`` or ``postgresql://user@host:port/db``;
   default a SQLite file ``ikctrial.sqlite3`` in the working directory.
-- ``IKCTRIAL_DB_POOL=1``: use Django's psycopg 3 connection pool (set by ``ikctrial serve``).
+- ``IKCTRIAL_DB_POOL=1``: use Django's psycopg 3 connection pool (``ikctrial serve`` sets it for
+  threaded workers; sync workers keep one persistent connection each).
 - ``IKCTRIAL_SECRET_KEY``: set it in production, so sessions and CSRF tokens survive a restart;
   without it ``ikctrial serve`` draws one random key shared by its workers, and any other process
   its own (nothing signed then outlives the process).
@@ -50,7 +51,9 @@ INSTALLED_APPS = [
     "ikctrial.web.crf",
     "ikctrial.web.queries",
     "ikctrial.web.signatures",
+    "ikctrial.web.central_review",
     "ikctrial.web.product",
+    "ikctrial.web.exports",
     "ikctrial.web.pages",
 ]
 
