@@ -32,6 +32,8 @@ PageClient = Callable[[str], Client]
 ENTERERS = sorted(PERMISSIONS[Action.CRF_ENTER] - {Role.ADMIN})
 VIEWERS_ONLY = sorted(PERMISSIONS[Action.CRF_VIEW] - PERMISSIONS[Action.CRF_ENTER])
 NO_CRF = sorted(set(Role) - PERMISSIONS[Action.CRF_VIEW])
+SUBJECT_PAGES = ["tumor/", "tumor/new/", "signatures/", "queries/new/"]
+"""Review pages of one subject, below ``/subjects/<id>/``, for the scoping tests."""
 
 
 def text(response: Any) -> str:
@@ -216,7 +218,7 @@ def test_viewers_see_the_response_but_cannot_enter(
 
 
 @pytest.mark.parametrize("role", NO_CRF)
-@pytest.mark.parametrize("path", ["tumor/", "tumor/new/", "signatures/", "queries/new/"])
+@pytest.mark.parametrize("path", SUBJECT_PAGES)
 def test_roles_without_crf_view_get_404(
     trial: Trial,
     randomize: Callable[..., Randomized],
@@ -233,7 +235,7 @@ def test_roles_without_crf_view_get_404(
 
 
 @pytest.mark.parametrize("role", ["investigator", "coordinator", "data_manager", "monitor"])
-@pytest.mark.parametrize("path", ["tumor/", "tumor/new/", "signatures/", "queries/new/"])
+@pytest.mark.parametrize("path", SUBJECT_PAGES)
 def test_another_sites_subject_is_404(
     trial: Trial,
     randomize: Callable[..., Randomized],

@@ -22,14 +22,12 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods
 
-from ikctrial.errors import InputError
 from ikctrial.web.crf.models import AdverseEvent, LabResult, StudyExit, Visit
 from ikctrial.web.crf.selectors import crf_subject, record_of, records_of, sae_clock
 from ikctrial.web.crf.services import crf_record_save
@@ -43,6 +41,7 @@ from ikctrial.web.pages.crf_forms import (
     display_value,
     lab_reference,
 )
+from ikctrial.web.pages.form_actions import post_form, succeed
 from ikctrial.web.pages.forms import attach_input_error
 from ikctrial.web.pages.views import SOURCE, page
 from ikctrial.web.queries.models import DataQuery
@@ -258,10 +257,23 @@ def _save(
     """Validate the posted form and save it through the CRF service (or re-render its errors)."""
     form_class = CRF_FORMS[form_name]
     form = form_class(request.POST, subject=subject, editing=record is not None)
-    if not form.is_valid():
-        return _entry_page(request, subject, form_name, form, record, status=422)
-    try:
-        saved = crf_record_save(
+
+    def saved_page(saved: Any) -> HttpResponse:
+        message = _("%(form)s saved.") % {"form": form_class.title}
+        if not saved.queries:
+            return succeed(request, message, "pages:crf_list", subject.pk, form_name)
+        opened = ngettext(
+            "The edit checks opened %(count)d query.",
+            "The edit checks opened %(count)d queries.",
+            len(saved.queries),
+        ) % {"count": len(saved.queries)}
+        return succeed(
+            request, f"{message} {opened}", "pages:crf_edit", subject.pk, form_name, saved.record.pk
+        )
+
+    return post_form(
+        form,
+        call=lambda: crf_record_save(
             actor=request.user,
             subject_id=subject.pk,
             form=form_name,
@@ -269,26 +281,12 @@ def _save(
             record_id=None if record is None else record.pk,
             reason=form.reason_for_change(),
             source=SOURCE,
-        )
-    except InputError as exc:
-        attach_input_error(form, exc)
-        return _entry_page(request, subject, form_name, form, record, status=422)
-    except ConflictError as exc:
-        form.add_error(None, str(exc))
-        return _entry_page(request, subject, form_name, form, record, status=409)
-    message = _("%(form)s saved.") % {"form": form_class.title}
-    if saved.queries:
-        opened = ngettext(
-            "The edit checks opened %(count)d query.",
-            "The edit checks opened %(count)d queries.",
-            len(saved.queries),
-        ) % {"count": len(saved.queries)}
-        message = f"{message} {opened}"
-    messages.success(request, message)
-    return redirect(
-        reverse("pages:crf_edit", args=[subject.pk, form_name, saved.record.pk])
-        if saved.queries
-        else reverse("pages:crf_list", args=[subject.pk, form_name])
+        ),
+        render_form=lambda status: _entry_page(
+            request, subject, form_name, form, record, status=status
+        ),
+        done=saved_page,
+        on_input=attach_input_error,
     )
 
 

@@ -181,11 +181,9 @@ class VisitForm(CrfForm):
 
     def __init__(self, *args: Any, subject: Subject, **kwargs: Any) -> None:
         super().__init__(*args, subject=subject, **kwargs)
-        field = self.fields["code"]
-        assert isinstance(field, forms.ChoiceField)
-        field.choices = [
-            (row.visit.code, labels.visit_label(row.visit)) for row in visit_rows(subject)
-        ]
+        self.set_choices(
+            "code", [(row.visit.code, labels.visit_label(row.visit)) for row in visit_rows(subject)]
+        )
 
 
 class LabForm(CrfForm):
@@ -207,9 +205,7 @@ class LabForm(CrfForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields["unit"]
-        assert isinstance(field, forms.ChoiceField)
-        field.choices = [("", _("not recorded"))] + [(unit, unit) for unit in lab_units()]
+        self.set_choices("unit", [("", _("not recorded"))] + [(unit, unit) for unit in lab_units()])
 
 
 def lab_units() -> list[str]:

@@ -61,7 +61,7 @@ def _choices(values: tuple[str, ...] | list[str], labels: dict[str, Any]) -> lis
     return [(value, labels.get(value, value)) for value in values]
 
 
-def _tri_state(label: Any) -> forms.TypedChoiceField:
+def tri_state(label: Any, help_text: Any = "") -> forms.TypedChoiceField:
     """A yes / no / not recorded question (None when not recorded)."""
     return forms.TypedChoiceField(
         label=label,
@@ -69,6 +69,7 @@ def _tri_state(label: Any) -> forms.TypedChoiceField:
         coerce=lambda value: value == "yes",
         empty_value=None,
         required=False,
+        help_text=help_text,
     )
 
 
@@ -93,6 +94,13 @@ class PageForm(forms.Form):
         for field in self.fields.values():
             field.template_name = FIELD_TEMPLATE
 
+    def set_choices(self, name: str, choices: Any) -> forms.ChoiceField:
+        """Give the choice field ``name`` the choices known only when the form is made."""
+        field = self.fields[name]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = choices
+        return field
+
 
 class ScreeningForm(PageForm):
     """The screening record, field by field (empty = missing)."""
@@ -105,7 +113,7 @@ class ScreeningForm(PageForm):
         label=_("Birth date"), required=False, max_length=10, help_text=PARTIAL_DATE_HELP
     )
     sex = _choice(_("Sex"), _choices(SEXES, SEX_LABELS))
-    consent_signed = _tri_state(_("Informed consent signed"))
+    consent_signed = tri_state(_("Informed consent signed"))
     consent_date = forms.DateField(
         label=_("Consent date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -118,8 +126,8 @@ class ScreeningForm(PageForm):
     )
     nodules = forms.IntegerField(label=_("Number of nodules"), required=False)
     largest_mm = _number(_("Largest nodule (mm)"))
-    vascular_invasion = _tri_state(_("Macrovascular invasion"))
-    extrahepatic_spread = _tri_state(_("Extrahepatic spread"))
+    vascular_invasion = tri_state(_("Macrovascular invasion"))
+    extrahepatic_spread = tri_state(_("Extrahepatic spread"))
     ecog = _choice(_("ECOG performance status"), [(str(g), str(g)) for g in range(6)])
     bilirubin_value = _number(_("Total bilirubin"))
     bilirubin_unit = forms.ChoiceField(
@@ -133,29 +141,29 @@ class ScreeningForm(PageForm):
     encephalopathy = _choice(
         _("Hepatic encephalopathy"), _choices(tuple(ENCEPHALOPATHY_POINTS), ENCEPHALOPATHY_LABELS)
     )
-    prior_tace = _tri_state(_("Prior TACE"))
+    prior_tace = tri_state(_("Prior TACE"))
     other_trial_end_date = forms.CharField(
         label=_("Other clinical trial ended on"),
         required=False,
         max_length=10,
         help_text=_("empty: no other trial; else YYYY-MM-DD, YYYY-MM, YYYY or 'ongoing'"),
     )
-    hiv = _tri_state(_("HIV carrier"))
-    htlv = _tri_state(_("HTLV carrier"))
-    active_infection = _tri_state(_("Active infection"))
-    active_cardiac_disease = _tri_state(_("Active cardiac disease needing treatment"))
+    hiv = tri_state(_("HIV carrier"))
+    htlv = tri_state(_("HTLV carrier"))
+    active_infection = tri_state(_("Active infection"))
+    active_cardiac_disease = tri_state(_("Active cardiac disease needing treatment"))
     encephalopathy_last_episode_date = forms.DateField(
         label=_("Last hepatic encephalopathy episode"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text=_("empty: never"),
     )
-    cns_disease = _tri_state(_("CNS disease"))
-    brain_or_meningeal_metastasis = _tri_state(_("Brain or meningeal metastasis"))
-    pregnant = _tri_state(_("Pregnant"))
-    breast_feeding = _tri_state(_("Breast-feeding"))
-    childbearing_potential = _tri_state(_("Of child-bearing potential"))
-    adequate_contraception = _tri_state(_("Adequate contraception"))
+    cns_disease = tri_state(_("CNS disease"))
+    brain_or_meningeal_metastasis = tri_state(_("Brain or meningeal metastasis"))
+    pregnant = tri_state(_("Pregnant"))
+    breast_feeding = tri_state(_("Breast-feeding"))
+    childbearing_potential = tri_state(_("Of child-bearing potential"))
+    adequate_contraception = tri_state(_("Adequate contraception"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -308,7 +316,5 @@ class ConsentForm(PageForm):
 
     def __init__(self, *args: Any, versions: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields["version"]
-        assert isinstance(field, forms.ChoiceField)
-        field.choices = [(v, v) for v in versions]
+        field = self.set_choices("version", [(v, v) for v in versions])
         field.initial = versions[-1]

@@ -9,13 +9,18 @@ both cases nothing is stored.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from django.contrib import messages
+from django import forms
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ikctrial.errors import InputError
@@ -34,7 +39,15 @@ from ikctrial.web.crf.services import (
     tumor_assessment_preview,
     tumor_response_disagree,
 )
-from ikctrial.web.errors import ConflictError, ForbiddenError
+from ikctrial.web.errors import ForbiddenError
+from ikctrial.web.pages.form_actions import (
+    ForbiddenRefusal,
+    InputRefusal,
+    attempt,
+    field_error,
+    post_form,
+    succeed,
+)
 from ikctrial.web.pages.review_forms import (
     STUDY_LOCK_ACTIONS,
     SUBJECT_LOCK_ACTIONS,
@@ -67,9 +80,36 @@ from ikctrial.web.subjects.models import Subject
 LESION_TEMPLATE = "pages/review/tumor_assessment.html"
 
 
-def _conflict(form: Any, exc: ConflictError) -> None:
-    """Show a state refusal (frozen, locked, duplicate) above the form."""
-    form.add_error(None, str(exc))
+@dataclass(frozen=True)
+class Step:
+    """A one-form step on a record's page: the role's action, the form, the service it calls."""
+
+    action: Action
+    form: Callable[[Any], forms.Form]
+    slot: str
+    """The keyword of the page function that shows the step's form."""
+    service: Callable[..., Any]
+    message: Promise
+    """What the page says once the step is done."""
+    on_input: InputRefusal = field_error
+    on_forbidden: ForbiddenRefusal | None = None
+
+
+def _post_step(
+    request: HttpRequest, step: Step, page_of: Callable[..., HttpResponse], to: str, **ids: int
+) -> HttpResponse:
+    """Take ``step`` on the record ``ids`` names (the service's keywords and the page's), then
+    back to the page ``to``; a refusal re-renders ``page_of`` with the step's form."""
+    _require(request, step.action)
+    form = step.form(request.POST)
+    return post_form(
+        form,
+        call=lambda: step.service(actor=request.user, source=SOURCE, **ids, **form.cleaned_data),
+        render_form=lambda status: page_of(**{step.slot: form}, status=status),
+        done=lambda _result: succeed(request, str(step.message), to, **ids),
+        on_input=step.on_input,
+        on_forbidden=step.on_forbidden,
+    )
 
 
 # Tumor assessments ------------------------------------------------------------------------------
@@ -150,32 +190,46 @@ def tumor_assessment(
         return _assessment_page(request, subject, assessment)
     _require(request, Action.CRF_ENTER)
     form = LesionTableForm(request.POST)
-    if not form.is_valid():
-        return _assessment_page(request, subject, assessment, form, status=422)
-    record = form.lesion_record()
-    try:
-        if request.POST.get("action") == "check":
-            preview = tumor_assessment_preview(
-                actor=request.user, subject_id=subject.pk, data=record, record_id=assessment_id
+    checking = request.POST.get("action") == "check"
+
+    def run() -> Any:
+        if checking:
+            return tumor_assessment_preview(
+                actor=request.user,
+                subject_id=subject.pk,
+                data=form.lesion_record(),
+                record_id=assessment_id,
             )
-            return _assessment_page(request, subject, assessment, form, preview=preview)
-        saved = crf_record_save(
+        return crf_record_save(
             actor=request.user,
             subject_id=subject.pk,
             form="tumor_assessment",
-            data=record,
+            data=form.lesion_record(),
             record_id=assessment_id,
             reason=form.cleaned_data["reason"],
             source=SOURCE,
         )
-    except InputError as exc:
-        attach_lesion_error(form, exc)
-        return _assessment_page(request, subject, assessment, form, status=422)
-    except ConflictError as exc:
-        _conflict(form, exc)
-        return _assessment_page(request, subject, assessment, form, status=409)
-    messages.success(request, _("Tumor assessment saved; the response is derived."))
-    return redirect("pages:tumor_assessment", subject_id=subject.pk, assessment_id=saved.record.pk)
+
+    def done(result: Any) -> HttpResponse:
+        if checking:
+            return _assessment_page(request, subject, assessment, form, preview=result)
+        return succeed(
+            request,
+            _("Tumor assessment saved; the response is derived."),
+            "pages:tumor_assessment",
+            subject_id=subject.pk,
+            assessment_id=result.record.pk,
+        )
+
+    return post_form(
+        form,
+        call=run,
+        render_form=lambda status: _assessment_page(
+            request, subject, assessment, form, status=status
+        ),
+        done=done,
+        on_input=attach_lesion_error,
+    )
 
 
 @page
@@ -189,17 +243,18 @@ def tumor_preview(
     form = LesionTableForm(request.POST)
     context: dict[str, Any] = {"form": form}
     if form.is_valid():
-        try:
-            context["preview"] = tumor_assessment_preview(
+        preview, refused = attempt(
+            form,
+            lambda: tumor_assessment_preview(
                 actor=request.user,
                 subject_id=subject.pk,
                 data=form.lesion_record(),
                 record_id=assessment_id,
-            )
-        except InputError as exc:
-            attach_lesion_error(form, exc)
-        except ConflictError as exc:
-            _conflict(form, exc)
+            ),
+            on_input=attach_lesion_error,
+        )
+        if refused is None:
+            context["preview"] = preview
     return render(request, "pages/review/_response_preview.html", context)
 
 
@@ -213,29 +268,27 @@ def tumor_disagree(
     assessment = _assessment(subject, assessment_id)
     _require(request, Action.RESPONSE_DISAGREE)
     form = DisagreementForm(request.POST, criteria=criteria)
-    if form.is_valid():
-        try:
-            tumor_response_disagree(
-                actor=request.user,
-                subject_id=subject.pk,
-                assessment_id=assessment_id,
-                criteria=criteria,
-                data=form.cleaned_data,
-                source=SOURCE,
-            )
-        except InputError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.problem)
-        except ConflictError as exc:
-            _conflict(form, exc)
-            return _assessment_page(
-                request, subject, assessment, disagreement=(criteria, form), status=409
-            )
-        else:
-            messages.success(request, _("Your response and reason are recorded."))
-            return redirect(
-                "pages:tumor_assessment", subject_id=subject.pk, assessment_id=assessment_id
-            )
-    return _assessment_page(request, subject, assessment, disagreement=(criteria, form), status=422)
+    return post_form(
+        form,
+        call=lambda: tumor_response_disagree(
+            actor=request.user,
+            subject_id=subject.pk,
+            assessment_id=assessment_id,
+            criteria=criteria,
+            data=form.cleaned_data,
+            source=SOURCE,
+        ),
+        render_form=lambda status: _assessment_page(
+            request, subject, assessment, disagreement=(criteria, form), status=status
+        ),
+        done=lambda _record: succeed(
+            request,
+            _("Your response and reason are recorded."),
+            "pages:tumor_assessment",
+            subject_id=subject.pk,
+            assessment_id=assessment_id,
+        ),
+    )
 
 
 # Data queries -----------------------------------------------------------------------------------
@@ -285,20 +338,14 @@ def query_new(request: HttpRequest, subject_id: int) -> HttpResponse:
         }
         return _raise_page(request, subject, QueryRaiseForm(initial=initial))
     form = QueryRaiseForm(request.POST)
-    if not form.is_valid():
-        return _raise_page(request, subject, form, status=422)
-    try:
-        query = query_raise(
+    return post_form(
+        form,
+        call=lambda: query_raise(
             actor=request.user, subject_id=subject.pk, source=SOURCE, **form.cleaned_data
-        )
-    except InputError as exc:
-        form.add_error(exc.field if exc.field in form.fields else None, exc.problem)
-        return _raise_page(request, subject, form, status=422)
-    except ConflictError as exc:
-        _conflict(form, exc)
-        return _raise_page(request, subject, form, status=409)
-    messages.success(request, _("Query raised."))
-    return redirect("pages:query", query_id=query.pk)
+        ),
+        render_form=lambda status: _raise_page(request, subject, form, status=status),
+        done=lambda query: succeed(request, _("Query raised."), "pages:query", query_id=query.pk),
+    )
 
 
 def _query_page(
@@ -326,50 +373,39 @@ def query_detail(request: HttpRequest, query_id: int) -> HttpResponse:
     return _query_page(request, query_for_user(request.user, query_id))
 
 
-@page
-@require_POST
-def query_answer_view(request: HttpRequest, query_id: int) -> HttpResponse:
-    """The site answers an open query."""
-    query = query_for_user(request.user, query_id)
-    _require(request, Action.QUERY_ANSWER)
-    form = QueryAnswerForm(request.POST)
-    if not form.is_valid():
-        return _query_page(request, query, answer_form=form, status=422)
-    try:
-        query_answer(
-            actor=request.user, query_id=query.pk, answer=form.cleaned_data["answer"], source=SOURCE
-        )
-    except InputError as exc:
-        form.add_error("answer", exc.problem)
-        return _query_page(request, query, answer_form=form, status=422)
-    except ConflictError as exc:
-        _conflict(form, exc)
-        return _query_page(request, query, answer_form=form, status=409)
-    messages.success(request, _("Answer recorded."))
-    return redirect("pages:query", query_id=query.pk)
+def _text_refused(form: forms.Form, exc: InputError) -> None:
+    """A query step's form has one field, its text: the service's problem goes there."""
+    form.add_error(next(iter(form.fields)), exc.problem)
+
+
+QUERY_STEPS = {
+    "answer": Step(
+        Action.QUERY_ANSWER,
+        QueryAnswerForm,
+        "answer_form",
+        query_answer,
+        gettext_lazy("Answer recorded."),
+        on_input=_text_refused,
+    ),
+    "close": Step(
+        Action.QUERY_CLOSE,
+        QueryCloseForm,
+        "close_form",
+        query_close,
+        gettext_lazy("Query closed."),
+        on_input=_text_refused,
+    ),
+}
+"""The site answers an open query; the data manager or monitor closes one, saying why."""
 
 
 @page
 @require_POST
-def query_close_view(request: HttpRequest, query_id: int) -> HttpResponse:
-    """The data manager or monitor closes a query, saying why."""
+def query_step(request: HttpRequest, query_id: int, step: str) -> HttpResponse:
+    """Answer or close a query (``QUERY_STEPS``)."""
     query = query_for_user(request.user, query_id)
-    _require(request, Action.QUERY_CLOSE)
-    form = QueryCloseForm(request.POST)
-    if not form.is_valid():
-        return _query_page(request, query, close_form=form, status=422)
-    try:
-        query_close(
-            actor=request.user, query_id=query.pk, note=form.cleaned_data["note"], source=SOURCE
-        )
-    except InputError as exc:
-        form.add_error("note", exc.problem)
-        return _query_page(request, query, close_form=form, status=422)
-    except ConflictError as exc:
-        _conflict(form, exc)
-        return _query_page(request, query, close_form=form, status=409)
-    messages.success(request, _("Query closed."))
-    return redirect("pages:query", query_id=query.pk)
+    page_of = partial(_query_page, request, query)
+    return _post_step(request, QUERY_STEPS[step], page_of, "pages:query", query_id=query.pk)
 
 
 # Electronic signatures, freeze and lock --------------------------------------------------------
@@ -397,24 +433,10 @@ def _signatures_page(
     return render(request, "pages/review/signatures.html", context, status=status)
 
 
-def _signed(form: Any, call: Any, **kwargs: Any) -> int | None:
-    """Run a signing service; on refusal put the reason on the form and return the HTTP status.
-
-    A wrong password is refused by the service with ``ForbiddenError`` (the role was checked
-    before): shown on the password field, 403, nothing signed.
-    """
-    try:
-        call(**kwargs)
-    except InputError as exc:
-        form.add_error(exc.field if exc.field in form.fields else None, exc.problem)
-        return 422
-    except ForbiddenError as exc:
-        form.add_error("password", str(exc).removeprefix("password: "))
-        return 403
-    except ConflictError as exc:
-        _conflict(form, exc)
-        return 409
-    return None
+def _password_refused(form: forms.Form, exc: ForbiddenError) -> None:
+    """A wrong password is refused by the signing service with ``ForbiddenError`` (the role was
+    checked before): shown on the password field, 403, nothing signed."""
+    form.add_error("password", str(exc).removeprefix("password: "))
 
 
 @page
@@ -423,53 +445,37 @@ def signatures(request: HttpRequest, subject_id: int) -> HttpResponse:
     return _signatures_page(request, crf_subject(request.user, subject_id))
 
 
-@page
-@require_POST
-def casebook_sign_view(request: HttpRequest, subject_id: int) -> HttpResponse:
-    """The investigator signs the casebook: meaning and password re-entered (11.50, 11.200)."""
-    subject = crf_subject(request.user, subject_id)
-    _require(request, Action.CASEBOOK_SIGN)
-    form = SignatureForm(request.POST)
-    if not form.is_valid():
-        return _signatures_page(request, subject, sign_form=form, status=422)
-    status = _signed(
-        form,
+SUBJECT_ACTS = {
+    "sign": Step(
+        Action.CASEBOOK_SIGN,
+        SignatureForm,
+        "sign_form",
         casebook_sign,
-        actor=request.user,
-        subject_id=subject.pk,
-        password=form.cleaned_data["password"],
-        meaning=form.cleaned_data["meaning"],
-        source=SOURCE,
-    )
-    if status is not None:
-        return _signatures_page(request, subject, sign_form=form, status=status)
-    messages.success(request, _("Casebook signed."))
-    return redirect("pages:signatures", subject_id=subject.pk)
+        gettext_lazy("Casebook signed."),
+        on_forbidden=_password_refused,
+    ),
+    "lock": Step(
+        Action.SUBJECT_LOCK,
+        partial(LockForm, actions=SUBJECT_LOCK_ACTIONS),
+        "lock_form",
+        subject_lock_change,
+        gettext_lazy("Casebook state changed and signed."),
+        on_forbidden=_password_refused,
+    ),
+}
+"""Signed acts on a casebook: the investigator signs it, meaning and password re-entered (11.50,
+11.200); the data manager freezes, locks or unlocks it (unlocking with a reason)."""
 
 
 @page
 @require_POST
-def subject_lock_view(request: HttpRequest, subject_id: int) -> HttpResponse:
-    """The data manager freezes, locks or unlocks (with a reason) the casebook: a signed act."""
+def subject_signed_act(request: HttpRequest, subject_id: int, act: str) -> HttpResponse:
+    """Take one of ``SUBJECT_ACTS`` on the subject's casebook, with the password re-entered."""
     subject = crf_subject(request.user, subject_id)
-    _require(request, Action.SUBJECT_LOCK)
-    form = LockForm(request.POST, actions=SUBJECT_LOCK_ACTIONS)
-    if not form.is_valid():
-        return _signatures_page(request, subject, lock_form=form, status=422)
-    status = _signed(
-        form,
-        subject_lock_change,
-        actor=request.user,
-        subject_id=subject.pk,
-        action=form.cleaned_data["action"],
-        password=form.cleaned_data["password"],
-        reason=form.cleaned_data["reason"],
-        source=SOURCE,
+    page_of = partial(_signatures_page, request, subject)
+    return _post_step(
+        request, SUBJECT_ACTS[act], page_of, "pages:signatures", subject_id=subject.pk
     )
-    if status is not None:
-        return _signatures_page(request, subject, lock_form=form, status=status)
-    messages.success(request, _("Casebook state changed and signed."))
-    return redirect("pages:signatures", subject_id=subject.pk)
 
 
 def _study_page(request: HttpRequest, form: LockForm, status: int = 200) -> HttpResponse:
@@ -489,21 +495,15 @@ def study_lock(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return _study_page(request, LockForm(actions=STUDY_LOCK_ACTIONS))
     form = LockForm(request.POST, actions=STUDY_LOCK_ACTIONS)
-    if not form.is_valid():
-        return _study_page(request, form, status=422)
-    status = _signed(
+    return post_form(
         form,
-        study_lock_change,
-        actor=request.user,
-        action=form.cleaned_data["action"],
-        password=form.cleaned_data["password"],
-        reason=form.cleaned_data["reason"],
-        source=SOURCE,
+        call=lambda: study_lock_change(actor=request.user, source=SOURCE, **form.cleaned_data),
+        render_form=lambda status: _study_page(request, form, status=status),
+        done=lambda _state: succeed(
+            request, _("Study state changed and signed."), "pages:study_lock"
+        ),
+        on_forbidden=_password_refused,
     )
-    if status is not None:
-        return _study_page(request, form, status=status)
-    messages.success(request, _("Study state changed and signed."))
-    return redirect("pages:study_lock")
 
 
 # Blinded independent central review ------------------------------------------------------------
@@ -551,22 +551,22 @@ def reader_read(request: HttpRequest, subject_id: int, read_id: int | None = Non
             request, subject, LesionTableForm(initial=initial, blinded=True), read_id
         )
     form = LesionTableForm(request.POST, blinded=True)
-    if not form.is_valid():
-        return _reader_page(request, subject, form, read_id, status=422)
-    try:
-        central_read_save(
+    return post_form(
+        form,
+        call=lambda: central_read_save(
             actor=request.user,
             subject_id=subject.pk,
             data=form.lesion_record(),
             read_id=read_id,
             reason=form.cleaned_data["reason"],
             source=SOURCE,
-        )
-    except InputError as exc:
-        attach_lesion_error(form, exc)
-        return _reader_page(request, subject, form, read_id, status=422)
-    except ConflictError as exc:
-        _conflict(form, exc)
-        return _reader_page(request, subject, form, read_id, status=409)
-    messages.success(request, _("Read saved; the response is derived."))
-    return redirect("pages:reader_subject", subject_id=subject.pk)
+        ),
+        render_form=lambda status: _reader_page(request, subject, form, read_id, status=status),
+        done=lambda _read: succeed(
+            request,
+            _("Read saved; the response is derived."),
+            "pages:reader_subject",
+            subject_id=subject.pk,
+        ),
+        on_input=attach_lesion_error,
+    )

@@ -16,11 +16,13 @@ from django.utils.translation import gettext_lazy as _
 
 from ikctrial.errors import InputError
 from ikctrial.web.crf.selectors import FORM_MODELS, json_number
-from ikctrial.web.pages.forms import NOT_RECORDED, YES_NO, PageForm
+from ikctrial.web.pages.forms import NOT_RECORDED, PageForm, tri_state
 
 TARGET_ROWS = 5
 """RECIST 1.1 and mRECIST allow at most 5 target lesions (2 per organ)."""
 NON_TARGET_ROWS = 5
+ROW_TABLES = {"target": TARGET_ROWS, "non_target": NON_TARGET_ROWS}
+"""The lesion tables of a time point and how many rows each has."""
 ROW_PATH = re.compile(r"(?P<table>non_target|target)\[(?P<index>\d+)\](?:\.(?P<field>\w+))?")
 
 MODALITIES = [NOT_RECORDED, ("CT", "CT"), ("MRI", "MRI")]
@@ -65,6 +67,24 @@ def _reason(label: Any, help_text: Any = "") -> forms.CharField:
     )
 
 
+def _row_fields(table: str) -> dict[str, forms.Field]:
+    """The cells of one lesion row: id, organ, nodal, then the target diameters or the
+    non-target status."""
+    cells: dict[str, forms.Field] = {
+        "id": _text(_("Lesion id"), 32),
+        "organ": _text(_("Organ"), 100),
+        "nodal": forms.BooleanField(label=_("Lymph node"), required=False),
+    }
+    if table == "target":
+        cells["diameter_mm"] = _mm(_("Diameter (mm), RECIST 1.1"))
+        cells["viable_diameter_mm"] = _mm(_("Viable diameter (mm), mRECIST"))
+    else:
+        cells["status"] = forms.ChoiceField(
+            label=_("Status"), choices=[NOT_RECORDED, *NON_TARGET_STATUS], required=False
+        )
+    return cells
+
+
 class LesionTableForm(PageForm):
     """One imaging time point: target and non-target lesion rows, new lesions (empty rows: none).
 
@@ -76,13 +96,8 @@ class LesionTableForm(PageForm):
     )
     modality = forms.ChoiceField(label=_("Modality"), choices=MODALITIES, required=False)
     new_lesions = forms.ChoiceField(label=_("New lesions"), choices=NEW_LESIONS)
-    afp_within_normal_limits = forms.TypedChoiceField(
-        label=_("AFP within normal limits"),
-        choices=YES_NO,
-        coerce=lambda value: value == "yes",
-        empty_value=None,
-        required=False,
-        help_text=_("mRECIST: a complete response needs a normal AFP"),
+    afp_within_normal_limits = tri_state(
+        _("AFP within normal limits"), _("mRECIST: a complete response needs a normal AFP")
     )
     reason = _reason(_("Reason for change"), _("required when correcting a saved time point"))
 
@@ -90,36 +105,18 @@ class LesionTableForm(PageForm):
         super().__init__(*args, **kwargs)
         if blinded:
             del self.fields["afp_within_normal_limits"]
-        for row in range(1, TARGET_ROWS + 1):
-            prefix = f"target_{row}_"
-            self.fields[prefix + "id"] = _text(_("Lesion id"), 32)
-            self.fields[prefix + "organ"] = _text(_("Organ"), 100)
-            self.fields[prefix + "nodal"] = forms.BooleanField(
-                label=_("Lymph node"), required=False
-            )
-            self.fields[prefix + "diameter_mm"] = _mm(_("Diameter (mm), RECIST 1.1"))
-            self.fields[prefix + "viable_diameter_mm"] = _mm(_("Viable diameter (mm), mRECIST"))
-        for row in range(1, NON_TARGET_ROWS + 1):
-            prefix = f"non_target_{row}_"
-            self.fields[prefix + "id"] = _text(_("Lesion id"), 32)
-            self.fields[prefix + "organ"] = _text(_("Organ"), 100)
-            self.fields[prefix + "nodal"] = forms.BooleanField(
-                label=_("Lymph node"), required=False
-            )
-            self.fields[prefix + "status"] = forms.ChoiceField(
-                label=_("Status"), choices=[NOT_RECORDED, *NON_TARGET_STATUS], required=False
-            )
-        for name, field in self.fields.items():
-            if name.startswith(("target_", "non_target_")):
-                field.template_name = "pages/review/_cell.html"
+        for table, count in ROW_TABLES.items():
+            for row in range(1, count + 1):
+                for key, field in _row_fields(table).items():
+                    field.template_name = "pages/review/_cell.html"
+                    self.fields[f"{table}_{row}_{key}"] = field
         self._row_numbers: dict[str, list[int]] = {"target": [], "non_target": []}
 
     def rows(self, table: str) -> list[list[forms.BoundField]]:
         """The bound fields of each row of ``table`` (target, non_target), for the template."""
-        count = TARGET_ROWS if table == "target" else NON_TARGET_ROWS
         return [
             [self[name] for name in self.fields if name.startswith(f"{table}_{row}_")]
-            for row in range(1, count + 1)
+            for row in range(1, ROW_TABLES[table] + 1)
         ]
 
     def target_rows(self) -> list[list[forms.BoundField]]:
@@ -133,7 +130,7 @@ class LesionTableForm(PageForm):
     def clean(self) -> dict[str, Any]:
         """A row with anything in it needs its lesion id and organ; a non-target one its status."""
         cleaned = super().clean() or {}
-        for table, count in (("target", TARGET_ROWS), ("non_target", NON_TARGET_ROWS)):
+        for table, count in ROW_TABLES.items():
             for row in range(1, count + 1):
                 prefix = f"{table}_{row}_"
                 values = {k: v for k, v in cleaned.items() if k.startswith(prefix)}
@@ -157,33 +154,12 @@ class LesionTableForm(PageForm):
         if data.get("afp_within_normal_limits") is not None:
             record["afp_within_normal_limits"] = data["afp_within_normal_limits"]
         self._row_numbers = {"target": [], "non_target": []}
-        for row in range(1, TARGET_ROWS + 1):
-            prefix = f"target_{row}_"
-            if not data[prefix + "id"]:
-                continue
-            record["target"].append(
-                {
-                    "id": data[prefix + "id"].strip(),
-                    "organ": data[prefix + "organ"].strip(),
-                    "nodal": data[prefix + "nodal"],
-                    "diameter_mm": _mm_value(data[prefix + "diameter_mm"]),
-                    "viable_diameter_mm": _mm_value(data[prefix + "viable_diameter_mm"]),
-                }
-            )
-            self._row_numbers["target"].append(row)
-        for row in range(1, NON_TARGET_ROWS + 1):
-            prefix = f"non_target_{row}_"
-            if not data[prefix + "id"]:
-                continue
-            record["non_target"].append(
-                {
-                    "id": data[prefix + "id"].strip(),
-                    "organ": data[prefix + "organ"].strip(),
-                    "nodal": data[prefix + "nodal"],
-                    "status": data[prefix + "status"],
-                }
-            )
-            self._row_numbers["non_target"].append(row)
+        for table, count in ROW_TABLES.items():
+            for row in range(1, count + 1):
+                prefix = f"{table}_{row}_"
+                if data[prefix + "id"]:
+                    record[table].append(_lesion(table, prefix, data))
+                    self._row_numbers[table].append(row)
         return record
 
     def field_of(self, path: str) -> str | None:
@@ -202,6 +178,21 @@ class LesionTableForm(PageForm):
 
 def _mm_value(value: Decimal | None) -> int | float | None:
     return None if value is None else json_number(value)
+
+
+def _lesion(table: str, prefix: str, data: dict[str, Any]) -> dict[str, Any]:
+    """One filled lesion row as the tumor-assessment record has it."""
+    lesion = {
+        "id": data[prefix + "id"].strip(),
+        "organ": data[prefix + "organ"].strip(),
+        "nodal": data[prefix + "nodal"],
+    }
+    if table == "target":
+        lesion["diameter_mm"] = _mm_value(data[prefix + "diameter_mm"])
+        lesion["viable_diameter_mm"] = _mm_value(data[prefix + "viable_diameter_mm"])
+    else:
+        lesion["status"] = data[prefix + "status"]
+    return lesion
 
 
 def lesion_initial(record: Any) -> dict[str, Any]:
@@ -309,9 +300,7 @@ class LockForm(PageForm):
 
     def __init__(self, *args: Any, actions: list[tuple[str, Any]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields["action"]
-        assert isinstance(field, forms.ChoiceField)
-        field.choices = actions
+        self.set_choices("action", actions)
 
 
 SUBJECT_LOCK_ACTIONS = [("freeze", _("freeze")), ("lock", _("lock")), ("unlock", _("unlock"))]

@@ -10,6 +10,32 @@ from ikctrial.web.pages import casebook, review, views
 app_name = "pages"
 register_converter(casebook.CrfFormConverter, "crf_form")
 
+subject_patterns = [
+    path("", views.subject_detail, name="subject"),
+    path("consent/", views.consent, name="consent"),
+    path("randomize/", views.randomize, name="randomize"),
+    # The casebook (pages.casebook)
+    path("crf/<crf_form:form>/", casebook.crf_list, name="crf_list"),
+    path("crf/<crf_form:form>/new/", casebook.crf_create, name="crf_new"),
+    path("crf/<crf_form:form>/<int:record_id>/", casebook.crf_edit, name="crf_edit"),
+    # Tumor assessments, queries, e-signatures and lock (pages.review)
+    path("tumor/", review.tumor_list, name="tumor_list"),
+    path("tumor/new/", review.tumor_assessment, name="tumor_new"),
+    path("tumor/<int:assessment_id>/", review.tumor_assessment, name="tumor_assessment"),
+    path("tumor/preview/", review.tumor_preview, name="tumor_preview"),
+    path("tumor/<int:assessment_id>/preview/", review.tumor_preview, name="tumor_preview_of"),
+    path(
+        "tumor/<int:assessment_id>/disagree/<str:criteria>/",
+        review.tumor_disagree,
+        name="tumor_disagree",
+    ),
+    path("queries/new/", review.query_new, name="query_new"),
+    path("signatures/", review.signatures, name="signatures"),
+    path("sign/", review.subject_signed_act, {"act": "sign"}, name="casebook_sign"),
+    path("lock/", review.subject_signed_act, {"act": "lock"}, name="subject_lock"),
+]
+"""The pages of one subject, below ``subjects/<subject_id>/``."""
+
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path(
@@ -39,45 +65,20 @@ urlpatterns = [
     ),
     path("i18n/", include("django.conf.urls.i18n")),
     path("subjects/", views.subject_list, name="subjects"),
-    path("subjects/<int:subject_id>/", views.subject_detail, name="subject"),
-    path("subjects/<int:subject_id>/consent/", views.consent, name="consent"),
-    path("subjects/<int:subject_id>/randomize/", views.randomize, name="randomize"),
-    path("subjects/<int:subject_id>/crf/<crf_form:form>/", casebook.crf_list, name="crf_list"),
-    path("subjects/<int:subject_id>/crf/<crf_form:form>/new/", casebook.crf_create, name="crf_new"),
-    path(
-        "subjects/<int:subject_id>/crf/<crf_form:form>/<int:record_id>/",
-        casebook.crf_edit,
-        name="crf_edit",
-    ),
+    path("subjects/<int:subject_id>/", include(subject_patterns)),
     path("sites/<str:site_code>/screen/", views.screening, name="screening"),
     path("sites/<str:site_code>/screen/check/", views.screening_check, name="screening_check"),
-    # Tumor assessments, queries, e-signatures and lock, blinded review (pages.review)
-    path("subjects/<int:subject_id>/tumor/", review.tumor_list, name="tumor_list"),
-    path("subjects/<int:subject_id>/tumor/new/", review.tumor_assessment, name="tumor_new"),
-    path(
-        "subjects/<int:subject_id>/tumor/<int:assessment_id>/",
-        review.tumor_assessment,
-        name="tumor_assessment",
-    ),
-    path("subjects/<int:subject_id>/tumor/preview/", review.tumor_preview, name="tumor_preview"),
-    path(
-        "subjects/<int:subject_id>/tumor/<int:assessment_id>/preview/",
-        review.tumor_preview,
-        name="tumor_preview_of",
-    ),
-    path(
-        "subjects/<int:subject_id>/tumor/<int:assessment_id>/disagree/<str:criteria>/",
-        review.tumor_disagree,
-        name="tumor_disagree",
-    ),
     path("queries/", review.query_list, name="queries"),
     path("queries/<int:query_id>/", review.query_detail, name="query"),
-    path("queries/<int:query_id>/answer/", review.query_answer_view, name="query_answer"),
-    path("queries/<int:query_id>/close/", review.query_close_view, name="query_close"),
-    path("subjects/<int:subject_id>/queries/new/", review.query_new, name="query_new"),
-    path("subjects/<int:subject_id>/signatures/", review.signatures, name="signatures"),
-    path("subjects/<int:subject_id>/sign/", review.casebook_sign_view, name="casebook_sign"),
-    path("subjects/<int:subject_id>/lock/", review.subject_lock_view, name="subject_lock"),
+    *(
+        path(
+            f"queries/<int:query_id>/{step}/",
+            review.query_step,
+            {"step": step},
+            name=f"query_{step}",
+        )
+        for step in review.QUERY_STEPS
+    ),
     path("study/lock/", review.study_lock, name="study_lock"),
     path("review/", review.reader_list, name="reader_list"),
     path("review/<int:subject_id>/", review.reader_read, name="reader_subject"),

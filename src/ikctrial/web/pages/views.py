@@ -26,6 +26,7 @@ from ikctrial.web.consent.services import consent_record
 from ikctrial.web.crf.selectors import visit_rows
 from ikctrial.web.errors import ConflictError, ForbiddenError, NotFoundError
 from ikctrial.web.pages import labels
+from ikctrial.web.pages.form_actions import post_form, succeed
 from ikctrial.web.pages.forms import ConsentForm, ScreeningForm, attach_input_error
 from ikctrial.web.pages.selectors import site_counts
 from ikctrial.web.protocol import current_protocol
@@ -123,22 +124,28 @@ def screening(request: HttpRequest, site_code: str) -> HttpResponse:
     if request.method == "GET":
         return _screening_page(request, site, ScreeningForm())
     form = ScreeningForm(request.POST)
-    if not form.is_valid():
-        return _screening_page(request, site, form, status=422)
-    record = form.screening_record()
-    try:
-        if request.POST.get("action") == "check":
-            return _screening_page(request, site, form, **_eligibility_context(_verdict(record)))
-        subject = subject_screen(
-            actor=request.user, site_code=site.code, record=record, source=SOURCE
+    checking = request.POST.get("action") == "check"
+
+    def run() -> Any:
+        if checking:
+            return _verdict(form.screening_record())
+        return subject_screen(
+            actor=request.user, site_code=site.code, record=form.screening_record(), source=SOURCE
         )
-    except InputError as exc:
-        attach_input_error(form, exc)
-        return _screening_page(request, site, form, status=422)
-    messages.success(
-        request, _("Subject %(number)s screened.") % {"number": subject.screening_number}
+
+    def done(result: Any) -> HttpResponse:
+        if checking:
+            return _screening_page(request, site, form, **_eligibility_context(result))
+        message = _("Subject %(number)s screened.") % {"number": result.screening_number}
+        return succeed(request, message, "pages:subject", subject_id=result.pk)
+
+    return post_form(
+        form,
+        call=run,
+        render_form=lambda status: _screening_page(request, site, form, status=status),
+        done=done,
+        on_input=attach_input_error,
     )
-    return redirect("pages:subject", subject_id=subject.pk)
 
 
 @page

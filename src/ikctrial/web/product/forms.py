@@ -17,7 +17,8 @@ from django.utils.translation import gettext_lazy as _
 
 from ikctrial.errors import InputError
 from ikctrial.product.custody import NEEDS_REASON, CustodyCondition, CustodyEventType
-from ikctrial.web.pages.forms import YES_NO, PageForm
+from ikctrial.web.pages.crf_forms import CODE_LABELS
+from ikctrial.web.pages.forms import PageForm, tri_state
 from ikctrial.web.product import display
 from ikctrial.web.product.services import (
     SERVICE_EVENTS,
@@ -37,14 +38,6 @@ OUTCOMES = (
     "fatal",
     "unknown",
 )
-OUTCOME_LABELS = {
-    "recovered": _("recovered"),
-    "recovering": _("recovering"),
-    "not_recovered": _("not recovered"),
-    "recovered_with_sequelae": _("recovered with sequelae"),
-    "fatal": _("fatal"),
-    "unknown": _("unknown"),
-}
 SERIOUS = ("hospitalization", "life_threatening", "results_in_death", "medically_important")
 
 
@@ -169,9 +162,7 @@ class ReversalForm(EventFields):
 
     def __init__(self, *args: Any, events: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields["reverses"]
-        assert isinstance(field, forms.TypedChoiceField)
-        field.choices = [("", "—"), *events]
+        self.set_choices("reverses", [("", "—"), *events])
 
 
 class DeriveForm(PageForm):
@@ -197,9 +188,7 @@ class QcForm(PageForm):
 
     def __init__(self, *args: Any, tests: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields["test_code"]
-        assert isinstance(field, forms.ChoiceField)
-        field.choices = [("", "—"), *tests]
+        self.set_choices("test_code", [("", "—"), *tests])
 
 
 class SignForm(PageForm):
@@ -242,16 +231,6 @@ class VerificationForm(SignForm):
         )
 
 
-def _tri_state(label: Any) -> forms.TypedChoiceField:
-    return forms.TypedChoiceField(
-        label=label,
-        choices=YES_NO,
-        coerce=lambda value: value == "yes",
-        empty_value=None,
-        required=False,
-    )
-
-
 class CheckForm(PageForm):
     """The bag issued, the two verifications to use, the pre-infusion clinical checks."""
 
@@ -262,20 +241,18 @@ class CheckForm(PageForm):
     )
     bag_id = _text(_("Bag id issued for this infusion"), max_length=100)
     body_temperature_c = _temperature(_("Body temperature (°C)"))
-    vital_signs_acceptable = _tri_state(_("Vital signs acceptable"))
+    vital_signs_acceptable = tri_state(_("Vital signs acceptable"))
     labs_drawn_on = forms.DateField(
         label=_("Pre-infusion labs drawn on"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
     )
-    labs_within_limits = _tri_state(_("Pre-infusion labs within limits"))
+    labs_within_limits = tri_state(_("Pre-infusion labs within limits"))
     safety_hold = forms.BooleanField(label=_("Safety hold"), required=False)
 
     def __init__(self, *args: Any, verifications: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields["verification_ids"]
-        assert isinstance(field, forms.TypedMultipleChoiceField)
-        field.choices = verifications
+        self.set_choices("verification_ids", verifications)
 
     def clinical(self) -> dict[str, Any]:
         """The pre-infusion clinical checks as the service takes them."""
@@ -315,7 +292,7 @@ class InfusionForm(PageForm):
     reaction_outcome = forms.ChoiceField(
         label=_("Reaction outcome"),
         required=False,
-        choices=[("", "—"), *((o, OUTCOME_LABELS[o]) for o in OUTCOMES)],
+        choices=[("", "—"), *((o, CODE_LABELS[o]) for o in OUTCOMES)],
     )
     hospitalization = forms.BooleanField(label=_("Serious: hospitalization"), required=False)
     life_threatening = forms.BooleanField(label=_("Serious: life-threatening"), required=False)

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -25,7 +25,8 @@ from ikctrial.errors import InputError
 from ikctrial.product.bedside import VERIFIED_MEANING, PreInfusionClinical
 from ikctrial.product.identifiers import UnitKind
 from ikctrial.product.release import RELEASE_MEANING
-from ikctrial.web.errors import ConflictError, ForbiddenError
+from ikctrial.web.errors import ForbiddenError
+from ikctrial.web.pages.form_actions import post_form, succeed
 from ikctrial.web.pages.views import page
 from ikctrial.web.product import clock, display
 from ikctrial.web.product import page_selectors as reads
@@ -71,9 +72,7 @@ from ikctrial.web.subjects.models import Subject
 SOURCE = "ui"
 """The channel the audit trail records for changes made on these pages."""
 
-T = TypeVar("T")
 View = Callable[..., HttpResponse]
-Outcome = tuple[T | None, int]
 
 
 def product_page(view: View) -> View:
@@ -95,23 +94,29 @@ def _require(request: HttpRequest, action: str) -> None:
         raise ForbiddenError(f"your role may not perform {action}")
 
 
-def _attempt(
-    form: forms.Form, call: Callable[[], T], aliases: dict[str, str] | None = None
-) -> Outcome[T]:
-    """Run a service call: ``(result, 200)``, or ``(None, status)`` with the reason on the form
-    (bad input on its field, 422; a refusal of the trial's state above the form, 409; a wrong
-    signing password on the password field, 403). Nothing is stored when it fails."""
-    try:
-        return call(), 200
-    except InputError as exc:
-        attach_service_error(form, exc, aliases or {})
-        return None, 422
-    except ConflictError as exc:
-        form.add_error(None, str(exc))
-        return None, 409
-    except ForbiddenError as exc:
-        form.add_error("password" if "password" in form.fields else None, str(exc))
-        return None, 403
+def _password_refused(form: forms.Form, exc: ForbiddenError) -> None:
+    """A refusal by a signing service (wrong password) on the password field, else above."""
+    form.add_error("password" if "password" in form.fields else None, str(exc))
+
+
+def _post(
+    form: forms.Form,
+    call: Callable[[], Any],
+    render_form: Callable[[int], HttpResponse],
+    done: Callable[[Any], HttpResponse],
+    aliases: dict[str, str] | None = None,
+) -> HttpResponse:
+    """``post_form`` for a product page: bad input on its field (``wristband[0]`` is
+    ``wristband_1``; ``aliases`` maps service names to form fields), 422; a refusal of the
+    trial's state above the form, 409; a wrong signing password on the password field, 403."""
+    return post_form(
+        form,
+        call=call,
+        render_form=render_form,
+        done=done,
+        on_input=lambda form, exc: attach_service_error(form, exc, aliases or {}),
+        on_forbidden=_password_refused,
+    )
 
 
 def _labels() -> dict[str, Any]:
@@ -172,9 +177,7 @@ def blood_draw(request: HttpRequest, subject_id: int) -> HttpResponse:
     subject = product_subject(request.user, subject_id)
     _require(request, Action.PRODUCT_COLLECT)
     form = BloodDrawForm(request.POST)
-    if not form.is_valid():
-        return _subject_page(request, subject, form, 422)
-    unit, status = _attempt(
+    return _post(
         form,
         lambda: blood_draw_record(
             actor=request.user,
@@ -185,16 +188,16 @@ def blood_draw(request: HttpRequest, subject_id: int) -> HttpResponse:
             data=form.event_input(),
             source=SOURCE,
         ),
+        lambda status: _subject_page(request, subject, form, status),
+        lambda unit: succeed(
+            request,
+            _("Blood draw recorded: collection %(unit)s, chain of identity %(coi)s.")
+            % {"unit": unit.unit_id, "coi": unit.therapy.coi_id},
+            "product:unit",
+            unit_id=unit.unit_id,
+        ),
         EVENT_ALIASES,
     )
-    if unit is None:
-        return _subject_page(request, subject, form, status)
-    messages.success(
-        request,
-        _("Blood draw recorded: collection %(unit)s, chain of identity %(coi)s.")
-        % {"unit": unit.unit_id, "coi": unit.therapy.coi_id},
-    )
-    return redirect("product:unit", unit_id=unit.unit_id)
 
 
 # Unit: custody ledger, corrections, derived units, label, timeline.
@@ -235,21 +238,34 @@ def unit_detail(request: HttpRequest, unit_id: str) -> HttpResponse:
     return _unit_page(request, unit_for_user(request.user, unit_id))
 
 
-def _record_event(
-    request: HttpRequest, unit: ProductUnit, form: CustodyEventForm | ReversalForm, **extra: Any
-) -> Outcome[Any]:
-    data = form.cleaned_data
-    event_type = "reversal" if isinstance(form, ReversalForm) else data["event_type"]
-    fields = {"step": data.get("step", ""), "reason": data.get("reason", ""), **extra}
-    return _attempt(
-        form,
-        lambda: custody_event_record(
+def _post_event(
+    request: HttpRequest,
+    unit: ProductUnit,
+    form: CustodyEventForm | ReversalForm,
+    slot: str,
+    message: Callable[[Any], str],
+) -> HttpResponse:
+    """Append the posted custody event (or reversal) to the unit's ledger, back to the unit."""
+
+    def record() -> Any:
+        data = form.cleaned_data
+        reversal = isinstance(form, ReversalForm)
+        fields = {"step": data.get("step", ""), "reason": data.get("reason", "")}
+        if reversal:
+            fields["reverses"] = data["reverses"]
+        return custody_event_record(
             actor=request.user,
             unit_id=unit.unit_id,
-            event_type=event_type,
+            event_type="reversal" if reversal else data["event_type"],
             data=form.event_input(**fields),
             source=SOURCE,
-        ),
+        )
+
+    return _post(
+        form,
+        record,
+        lambda status: _unit_page(request, unit, **{slot: form}, status=status),
+        lambda row: succeed(request, message(row), "product:unit", unit_id=unit.unit_id),
     )
 
 
@@ -258,18 +274,16 @@ def _record_event(
 def unit_event(request: HttpRequest, unit_id: str) -> HttpResponse:
     """Append a custody event (a hand-off or a manufacturing step)."""
     unit = unit_for_user(request.user, unit_id)
-    form = CustodyEventForm(request.POST)
-    if not form.is_valid():
-        return _unit_page(request, unit, event_form=form, status=422)
-    row, status = _record_event(request, unit, form)
-    if row is None:
-        return _unit_page(request, unit, event_form=form, status=status)
-    messages.success(
+    return _post_event(
         request,
-        _("Recorded: %(event)s (event #%(id)s).")
-        % {"event": display.EVENT_TYPE[row.event_type], "id": row.pk},
+        unit,
+        CustodyEventForm(request.POST),
+        "event_form",
+        lambda row: (
+            _("Recorded: %(event)s (event #%(id)s).")
+            % {"event": display.EVENT_TYPE[row.event_type], "id": row.pk}
+        ),
     )
-    return redirect("product:unit", unit_id=unit.unit_id)
 
 
 @product_page
@@ -278,18 +292,16 @@ def unit_reversal(request: HttpRequest, unit_id: str) -> HttpResponse:
     """Correct the ledger: a new event reversing an earlier one, with the reason."""
     unit = unit_for_user(request.user, unit_id)
     events = reads.reversible_events(reads.unit_ledger(unit))
-    form = ReversalForm(request.POST, events=events)
-    if not form.is_valid():
-        return _unit_page(request, unit, reversal_form=form, status=422)
-    row, status = _record_event(request, unit, form, reverses=form.cleaned_data["reverses"])
-    if row is None:
-        return _unit_page(request, unit, reversal_form=form, status=status)
-    messages.success(
+    return _post_event(
         request,
-        _("Event #%(reversed)s reversed by event #%(id)s.")
-        % {"reversed": row.reverses_id, "id": row.pk},
+        unit,
+        ReversalForm(request.POST, events=events),
+        "reversal_form",
+        lambda row: (
+            _("Event #%(reversed)s reversed by event #%(id)s.")
+            % {"reversed": row.reverses_id, "id": row.pk}
+        ),
     )
-    return redirect("product:unit", unit_id=unit.unit_id)
 
 
 @product_page
@@ -299,18 +311,19 @@ def unit_derive_view(request: HttpRequest, unit_id: str) -> HttpResponse:
     unit = unit_for_user(request.user, unit_id)
     _require(request, Action.PRODUCT_MANUFACTURE)
     form = DeriveForm(request.POST)
-    if not form.is_valid():
-        return _unit_page(request, unit, derive_form=form, status=422)
-    made, status = _attempt(
+    return _post(
         form,
         lambda: unit_derive(
             actor=request.user, parent_id=unit.unit_id, source=SOURCE, **form.cleaned_data
         ),
+        lambda status: _unit_page(request, unit, derive_form=form, status=status),
+        lambda made: succeed(
+            request,
+            _("Unit %(unit)s made.") % {"unit": made.unit_id},
+            "product:unit",
+            unit_id=made.unit_id,
+        ),
     )
-    if made is None:
-        return _unit_page(request, unit, derive_form=form, status=status)
-    messages.success(request, _("Unit %(unit)s made.") % {"unit": made.unit_id})
-    return redirect("product:unit", unit_id=made.unit_id)
 
 
 @product_page
@@ -386,25 +399,26 @@ def lot_qc(request: HttpRequest, lot_id: str) -> HttpResponse:
     _require(request, Action.PRODUCT_MANUFACTURE)
     tests = [(t.code, t.name) for t in clock.protocol().product.release_tests]
     form = QcForm(request.POST, tests=tests)
-    if not form.is_valid():
-        return _lot_page(request, lot, qc_form=form, status=422)
-    row, status = _attempt(
+
+    def recorded(row: Any) -> HttpResponse:
+        if hasattr(row, "deviation"):
+            spec = row.deviation.specification
+            level = messages.WARNING
+            message = _("Out of specification (%(spec)s): recorded as a deviation.") % {
+                "spec": spec
+            }
+        else:
+            level, message = messages.SUCCESS, _("QC result recorded.")
+        return succeed(request, message, "product:lot", lot_id=lot.unit_id, level=level)
+
+    return _post(
         form,
         lambda: qc_result_record(
             actor=request.user, lot_id=lot.unit_id, source=SOURCE, **form.cleaned_data
         ),
+        lambda status: _lot_page(request, lot, qc_form=form, status=status),
+        recorded,
     )
-    if row is None:
-        return _lot_page(request, lot, qc_form=form, status=status)
-    if hasattr(row, "deviation"):
-        messages.warning(
-            request,
-            _("Out of specification (%(spec)s): recorded as a deviation.")
-            % {"spec": row.deviation.specification},
-        )
-    else:
-        messages.success(request, _("QC result recorded."))
-    return redirect("product:lot", lot_id=lot.unit_id)
 
 
 @product_page
@@ -414,9 +428,20 @@ def lot_release_view(request: HttpRequest, lot_id: str) -> HttpResponse:
     lot = _lot(request, lot_id)
     _require(request, Action.PRODUCT_RELEASE)
     form = SignForm(request.POST)
-    if not form.is_valid():
-        return _lot_page(request, lot, release_form=form, status=422)
-    row, status = _attempt(
+
+    def signed(row: Any) -> HttpResponse:
+        label = display.RELEASE_STATUS[row.status]
+        if row.refusals:
+            level = messages.ERROR
+            message = _("Release refused (%(status)s): %(reasons)s") % {
+                "status": label,
+                "reasons": "; ".join(row.refusals),
+            }
+        else:
+            level, message = messages.SUCCESS, _("Lot signed: %(status)s.") % {"status": label}
+        return succeed(request, message, "product:lot", lot_id=lot.unit_id, level=level)
+
+    return _post(
         form,
         lambda: lot_release(
             actor=request.user,
@@ -424,19 +449,9 @@ def lot_release_view(request: HttpRequest, lot_id: str) -> HttpResponse:
             password=form.cleaned_data["password"],
             source=SOURCE,
         ),
+        lambda status: _lot_page(request, lot, release_form=form, status=status),
+        signed,
     )
-    if row is None:
-        return _lot_page(request, lot, release_form=form, status=status)
-    label = display.RELEASE_STATUS[row.status]
-    if row.refusals:
-        messages.error(
-            request,
-            _("Release refused (%(status)s): %(reasons)s")
-            % {"status": label, "reasons": "; ".join(row.refusals)},
-        )
-    else:
-        messages.success(request, _("Lot signed: %(status)s.") % {"status": label})
-    return redirect("product:lot", lot_id=lot.unit_id)
 
 
 # Bedside: two independent verifications, the check, the infusion.
@@ -488,9 +503,7 @@ def bedside_verify_view(request: HttpRequest, subject_id: int) -> HttpResponse:
     """One verifier's independent entries, e-signed "verified for administration"."""
     subject = _bedside_subject(request, subject_id)
     form = VerificationForm(request.POST)
-    if not form.is_valid():
-        return _bedside_page(request, subject, verification_form=form, status=422)
-    row, status = _attempt(
+    return _post(
         form,
         lambda: bedside_verify(
             actor=request.user,
@@ -499,15 +512,15 @@ def bedside_verify_view(request: HttpRequest, subject_id: int) -> HttpResponse:
             entries=form.entries(),
             source=SOURCE,
         ),
+        lambda status: _bedside_page(request, subject, verification_form=form, status=status),
+        lambda row: succeed(
+            request,
+            _("Your verification #%(id)s is signed. A second, different user verifies next.")
+            % {"id": row.pk},
+            "product:bedside",
+            subject_id=subject.pk,
+        ),
     )
-    if row is None:
-        return _bedside_page(request, subject, verification_form=form, status=status)
-    messages.success(
-        request,
-        _("Your verification #%(id)s is signed. A second, different user verifies next.")
-        % {"id": row.pk},
-    )
-    return redirect("product:bedside", subject_id=subject.pk)
 
 
 @product_page
@@ -516,9 +529,16 @@ def bedside_check_view(request: HttpRequest, subject_id: int) -> HttpResponse:
     """Run the bedside checks; the decision is recorded, allowed or blocked with its reasons."""
     subject = _bedside_subject(request, subject_id)
     form = CheckForm(request.POST, verifications=reads.pending_verifications(subject))
-    if not form.is_valid():
-        return _bedside_page(request, subject, check_form=form, status=422)
-    check, status = _attempt(
+
+    def decided(check: Any) -> HttpResponse:
+        if check.allowed:
+            message = _("Bedside check passed: the infusion may be recorded.")
+        else:
+            message = _("Bedside check blocked: the bag must not be infused.")
+        level = messages.SUCCESS if check.allowed else messages.ERROR
+        return succeed(request, message, "product:check", check_id=check.pk, level=level)
+
+    return _post(
         form,
         lambda: bedside_check(
             actor=request.user,
@@ -528,14 +548,9 @@ def bedside_check_view(request: HttpRequest, subject_id: int) -> HttpResponse:
             clinical=PreInfusionClinical(**form.clinical()),
             source=SOURCE,
         ),
+        lambda status: _bedside_page(request, subject, check_form=form, status=status),
+        decided,
     )
-    if check is None:
-        return _bedside_page(request, subject, check_form=form, status=status)
-    if check.allowed:
-        messages.success(request, _("Bedside check passed: the infusion may be recorded."))
-    else:
-        messages.error(request, _("Bedside check blocked: the bag must not be infused."))
-    return redirect("product:check", check_id=check.pk)
 
 
 def _check_page(
@@ -567,23 +582,21 @@ def check_infusion(request: HttpRequest, check_id: int) -> HttpResponse:
     reads.check_for_user(request.user, check_id)
     _require(request, Action.PRODUCT_ADMINISTER)
     form = InfusionForm(request.POST)
-    if not form.is_valid():
-        return _check_page(request, check_id, form, 422)
-    row, status = _attempt(
+    return _post(
         form,
         lambda: infusion_record(
             actor=request.user, check_id=check_id, data=form.infusion_input(), source=SOURCE
         ),
+        lambda status: _check_page(request, check_id, form, status),
+        lambda row: succeed(
+            request,
+            _("Infusion %(number)s recorded: %(cells)s viable cells.")
+            % {"number": row.infusion_number, "cells": row.cells_infused},
+            "product:check",
+            check_id=check_id,
+        ),
         {"reactions": "reaction"},
     )
-    if row is None:
-        return _check_page(request, check_id, form, status)
-    messages.success(
-        request,
-        _("Infusion %(number)s recorded: %(cells)s viable cells.")
-        % {"number": row.infusion_number, "cells": row.cells_infused},
-    )
-    return redirect("product:check", check_id=check_id)
 
 
 # Study-wide: exposure of the IKC arm.
