@@ -1,6 +1,6 @@
-"""The web test suite again, on PostgreSQL, inside the one ``pytest`` command.
+"""The web and demo test suites again, on PostgreSQL, inside the one ``pytest`` command.
 
-The default run uses SQLite; this test reruns ``tests/web`` in a subprocess with
+The default run uses SQLite; this test reruns ``tests/web`` and ``tests/demo`` in a subprocess with
 ``IKCTRIAL_DATABASE_URL`` pointing at the PostgreSQL server (pytest-django creates and drops a test
 database named for this process, so parallel runs do not collide), where the tests marked
 ``postgres`` (append-only trigger, 200 concurrent randomizations, ...) run too. It fails with the
@@ -38,7 +38,7 @@ def _server_problem() -> str | None:
 
 @pytest.mark.slow
 def test_web_suite_passes_on_postgresql(tmp_path: Path) -> None:
-    """``pytest tests/web`` passes against PostgreSQL (marker ``postgres`` tests included)."""
+    """``pytest tests/web tests/demo`` passes against PostgreSQL (``postgres`` tests included)."""
     problem = _server_problem()
     if problem is not None:
         if os.environ.get("IKCTRIAL_REQUIRE_POSTGRES") == "1":
@@ -49,7 +49,16 @@ def test_web_suite_passes_on_postgresql(tmp_path: Path) -> None:
         "IKCTRIAL_DATABASE_URL": f"{SERVER}/ikctrial_pg{os.getpid()}",
         "IKCTRIAL_REQUIRE_POSTGRES": "1",
     }
-    command = [sys.executable, "-m", "pytest", "tests/web", "-q", "-p", "no:cacheprovider"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "tests/web",
+        "tests/demo",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+    ]
     command += ["--create-db", "-rfEs", "--tb=short"]
     result = subprocess.run(
         command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT_SECONDS
