@@ -14,6 +14,7 @@ from tests.web.crf.conftest import Randomized, post_form, put_form
 from ikctrial.web.audit.selectors import record_history
 from ikctrial.web.crf.models import AdverseEvent, LabResult, TumorAssessment, Visit, VitalSigns
 from ikctrial.web.crf.selectors import sae_clock
+from ikctrial.web.subjects.models import Subject
 
 
 def _lab(day: str, value: float | int, **extra: Any) -> dict[str, Any]:
@@ -160,6 +161,20 @@ def test_visit_out_of_window_is_kept_and_flagged(
     assert by_code["screening"]["status"] == "out_of_window"
     assert by_code["imaging_1"]["target_date"] == subject.day(56)
     assert by_code["imaging_1"]["window_start"] == subject.day(49)
+
+
+def test_screening_and_randomization_are_done_on_the_subjects_own_dates(
+    trial: Trial, randomize: Callable[..., Randomized]
+) -> None:
+    """Nobody records screening and randomization twice: the calendar takes the subject's dates."""
+    subject = randomize()
+    calendar = trial.client("monitor").get(f"/api/v1/subjects/{subject.subject_id}/visits").json()
+    by_code = {row["code"]: row for row in calendar}
+    assert by_code["randomization"]["done_on"] == subject.day(0)
+    assert by_code["randomization"]["status"] == "done"
+    stored = Subject.objects.get(pk=subject.subject_id).screening_date
+    assert by_code["screening"]["done_on"] == stored.isoformat()
+    assert by_code["first_tace"]["done_on"] is None  # a procedure visit still needs its record
 
 
 @pytest.mark.parametrize(

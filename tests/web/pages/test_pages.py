@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.test import Client
 from tests.web.conftest import OPERATOR, OTHER_SITE, OWN_SITE, Trial, eligible_record
+from tests.web.crf.conftest import Randomized
+from tests.web.crf.conftest import randomize as randomize  # the fixture, for these tests
 from tests.web.pages.conftest import eligible_form
 
 from ikctrial.web.consent.models import Consent
@@ -94,8 +96,40 @@ def test_dashboard_counts_own_sites_only(
     assert row is not None
     counts = [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', row.group(0))]
     # in total, eligible, undetermined; screened, screen_failed, consented, randomized, in error;
-    # open queries
-    assert counts == [2, 1, 0, 1, 1, 0, 0, 0, 0]
+    # on treatment, completed, withdrawn, overdue visits; open queries
+    assert counts == [2, 1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0]
+
+
+def test_dashboard_counts_treatment_end_of_study_and_overdue_visits(
+    trial: Trial, randomize: Callable[..., Randomized], page_client: PageClient
+) -> None:
+    """Randomized subjects split into on treatment, completed and withdrawn (the end-of-study
+    form); overdue visits are those of the subjects on treatment, as their casebooks show them."""
+    exits = [
+        None,
+        {"status": "completed"},
+        {"status": "withdrawn", "reason": "consent_withdrawn"},
+    ]
+    subjects = []
+    for exit_data in exits:
+        subject = randomize()
+        if exit_data is not None:
+            on = subject.day(20)
+            crf_record_save(
+                actor=OPERATOR,
+                subject_id=subject.subject_id,
+                form="study_exit",
+                data={**exit_data, "exit_date": on, "last_contact_date": on},
+            )
+        subjects.append(subject)
+    client = page_client(Role.MONITOR)
+    schedule = client.get(f"/subjects/{subjects[0].subject_id}/").context["schedule"]
+    overdue = sum(1 for row in schedule if row["status"] == "overdue")
+    assert overdue > 0  # randomized weeks ago, nothing recorded since
+    row = re.search(rf"{OWN_SITE}</a>.*?</tr>", text(client.get("/")), re.S)
+    assert row is not None
+    counts = [int(n) for n in re.findall(r'<td class="num">(?:<span[^>]*>)?(\d+)', row.group(0))]
+    assert counts[3:] == [0, 0, 0, 3, 0, 1, 1, 1, overdue, 0]
 
 
 def test_admin_dashboard_sees_every_site(

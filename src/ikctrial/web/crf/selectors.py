@@ -214,11 +214,18 @@ def tumor_response_document(subject: Subject) -> dict[str, Any]:
 
 
 def visit_rows(subject: Subject, *, as_of: dt.date | None = None) -> tuple[VisitRow, ...]:
-    """The subject's protocol calendar with the visits done (needs randomization: RANDDT)."""
+    """The subject's protocol calendar with the visits done (needs randomization: RANDDT).
+
+    Screening and randomization are done on the subject's own screening and randomization dates
+    unless a visit record says otherwise: nobody records them twice.
+    """
     dates = subject_dates(subject)
     if dates.randomization_date is None or dates.arm is None:
         raise ConflictError("the subject is not randomized: the calendar starts at randomization")
     done = {visit.code: visit.done_on for visit in Visit.objects.filter(subject=subject)}
+    done.setdefault("randomization", dates.randomization_date)
+    if subject.screening_date is not None:
+        done.setdefault("screening", subject.screening_date)
     today = as_of or timezone.now().astimezone(dates.zone).date()
     return visit_calendar(
         current_protocol(), dates.randomization_date, dates.arm, done_on=done, as_of=today

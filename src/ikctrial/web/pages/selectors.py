@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ikctrial.clinical.visit_schedule import VisitStatus
+from ikctrial.web.crf.models import StudyExit
+from ikctrial.web.crf.selectors import visit_rows
 from ikctrial.web.queries.models import DataQuery
 from ikctrial.web.queries.selectors import QueryFilter, query_listing
 from ikctrial.web.sites.models import Site
@@ -21,13 +24,20 @@ STATUS_ORDER = ("screened", "screen_failed", "consented", "randomized", "randomi
 
 @dataclass
 class SiteCounts:
-    """Subjects of one site: screened in all, eligible, at each status; open data queries."""
+    """Subjects of one site: screened in all, eligible, at each status, on treatment, completed,
+    withdrawn; visits overdue today; open data queries."""
 
     site: Site
     screened: int = 0
     eligible: int = 0
     undetermined: int = 0
     by_status: Counter[str] = field(default_factory=Counter)
+    on_treatment: int = 0
+    """Randomized (not in error) and not yet at the end of study."""
+    completed: int = 0
+    withdrawn: int = 0
+    overdue_visits: int = 0
+    """Protocol visits past their window with nothing recorded, over the subjects on treatment."""
     open_queries: int = 0
 
     def status_counts(self) -> list[tuple[str, int]]:
@@ -38,7 +48,9 @@ class SiteCounts:
 def site_counts(actor: Actor) -> list[SiteCounts]:
     """One row per site the actor sees, counting only the subjects and queries it may see."""
     rows = {site.pk: SiteCounts(site=site) for site in sites_for_user(actor).order_by("code")}
-    for subject in subjects_for_user(actor).prefetch_related("consents"):
+    subjects = subjects_for_user(actor).prefetch_related("consents")
+    exits = dict(StudyExit.objects.filter(subject__in=subjects).values_list("subject_id", "status"))
+    for subject in subjects:
         row = rows.get(subject.site_id)
         if row is None:
             continue
@@ -46,7 +58,19 @@ def site_counts(actor: Actor) -> list[SiteCounts]:
         eligible = subject.verdict.eligible
         row.eligible += eligible is True
         row.undetermined += eligible is None
-        row.by_status[subject_status(subject)] += 1
+        status = subject_status(subject)
+        row.by_status[status] += 1
+        if status != "randomized":
+            continue
+        exit_status = exits.get(subject.pk)
+        if exit_status == "completed":
+            row.completed += 1
+        elif exit_status is not None:
+            row.withdrawn += 1
+        else:
+            row.on_treatment += 1
+            overdue = (r for r in visit_rows(subject) if r.status is VisitStatus.OVERDUE)
+            row.overdue_visits += sum(1 for _ in overdue)
     open_queries = query_listing(actor, QueryFilter(status=DataQuery.Status.OPEN))
     for site_id in open_queries.values_list("subject__site_id", flat=True):
         if site_id in rows:
