@@ -42,3 +42,23 @@ def test_pages_keep_their_html_404(trial: Trial) -> None:
     response = trial.client("admin").get("/no-such-page/")
     assert response.status_code == 404
     assert not response["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("form=%00&status=open&format=csv", "form"), ("status=open&x%00=1", "query string")],
+)
+def test_nul_in_a_query_parameter_is_a_422_naming_it(trial: Trial, query: str, field: str) -> None:
+    """PostgreSQL cannot compare text holding NUL: refused before any filter runs (fuzz find)."""
+    response = trial.client("data_manager").get(f"/api/v1/queries?{query}")
+    assert response.status_code == 422
+    detail = _detail(response)
+    assert field in detail
+    assert "NUL" in detail
+
+
+def test_nul_in_a_page_query_parameter_is_a_400(trial: Trial) -> None:
+    """The same guard for the pages (their listings filter by query parameters too)."""
+    response = trial.client("admin").get("/queries/?form=%00")
+    assert response.status_code == 400
+    assert b"NUL" in response.content

@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from http import HTTPStatus
 
-from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponseBadRequest, HttpResponseBase, JsonResponse
+
+from ikctrial.errors import InputError
+from ikctrial.web.validation import reject_nul
 
 API_PREFIX = "/api/"
 _KEPT_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After")
@@ -47,3 +50,27 @@ class ApiJsonErrorsMiddleware:
             if response.has_header(header):
                 rewritten[header] = response[header]
         return rewritten
+
+
+class RefuseNulParametersMiddleware:
+    """Refuse a query string holding a NUL character before any view filters by it.
+
+    PostgreSQL cannot compare text with NUL bytes (it raises instead of finding nothing), so a
+    filter such as ``/api/v1/queries?form=%00`` would be a server error; here it is a 422 naming
+    the parameter (JSON under ``/api/``), or a 400 for a page.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        """Answer the refusal, or pass the request on."""
+        try:
+            for key, values in request.GET.lists():
+                reject_nul(key, "query string")
+                reject_nul(values, key)
+        except InputError as exc:
+            if request.path.startswith(API_PREFIX):
+                return JsonResponse({"detail": str(exc)}, status=422)
+            return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
