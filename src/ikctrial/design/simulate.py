@@ -39,10 +39,11 @@ from ikctrial.stats.logrank import logrank_batch
 CHUNK_TRIALS = 10_000
 """Trials drawn from one random stream (chunk ``k`` of a seed); ~5 MB per (trials, 60) array."""
 
-BATCH_TRIALS = 500
-"""Trials analysed together: their work arrays (~240 KB at 60 patients) stay in a core's L2
-cache and in memory the allocator reuses, where whole-chunk temporaries would be fresh pages,
-faulted in on every use (profiling: that, not the arithmetic, dominated)."""
+BATCH_TRIALS = 2_000
+"""Trials analysed together: large enough that numpy's per-call overhead is spread over many
+trials, small enough that the work arrays (~1 MB at 60 patients) are reused by the allocator
+instead of being fresh pages faulted in on every use. Measured on 1M trials of the registered
+design (2 CPUs): 500 -> 1.63 s, 1,000 -> 1.21 s, 2,000 -> 1.15 s, 5,000 -> 1.50 s."""
 
 
 @dataclass(frozen=True)
