@@ -5,7 +5,6 @@ Built from the protocol file by ``analysis_context`` so no builder hard-codes a 
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from ikctrial.protocol.model import Protocol
@@ -28,8 +27,6 @@ class AnalysisContext:
     imaging_interval_days: int
     imaging_window_days: int
     per_protocol_min_infusions: int
-    cutoff: dt.date | None = None
-    """Data cut-off; None: the data as they stand."""
 
     def usubjid(self, subject_key: str) -> str:
         """USUBJID: study id and the subject's pseudonymous key."""
@@ -40,7 +37,7 @@ class AnalysisContext:
         return None if code is None else list(self.arms).index(code) + 1
 
 
-def analysis_context(protocol: Protocol, *, cutoff: dt.date | None = None) -> AnalysisContext:
+def analysis_context(protocol: Protocol) -> AnalysisContext:
     """The context of a protocol: the first experimental arm against the first other arm."""
     experimental = next((a.code for a in protocol.arms if a.type == "experimental"), None)
     codes = [a.code for a in protocol.arms]
@@ -56,5 +53,4 @@ def analysis_context(protocol: Protocol, *, cutoff: dt.date | None = None) -> An
         imaging_interval_days=protocol.schedule.imaging_interval_days,
         imaging_window_days=protocol.schedule.imaging_window_days,
         per_protocol_min_infusions=protocol.endpoints.per_protocol_min_infusions,
-        cutoff=cutoff,
     )

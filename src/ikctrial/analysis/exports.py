@@ -107,12 +107,12 @@ def _chunks(
     """One pass over the subjects (each checked): each dataset's records framed every
     ``chunk_rows`` records; a dataset without any record gives one empty frame."""
     buffers: dict[str, list[Record]] = {d.name: [] for d in datasets}
-    framed = dict.fromkeys(buffers, 0)
+    flushed: set[str] = set()
 
     def flush(dataset: StreamedDataset) -> tuple[StreamedDataset, pd.DataFrame]:
         records = buffers[dataset.name]
         buffers[dataset.name] = []
-        framed[dataset.name] += len(records)
+        flushed.add(dataset.name)
         wanted = None if columns is None else columns[dataset.name]
         return dataset, dataset.frame(records, wanted)
 
@@ -123,7 +123,7 @@ def _chunks(
             if len(buffers[dataset.name]) >= chunk_rows:
                 yield flush(dataset)
     for dataset in datasets:
-        if buffers[dataset.name] or not framed[dataset.name]:
+        if buffers[dataset.name] or dataset.name not in flushed:
             yield flush(dataset)
 
 

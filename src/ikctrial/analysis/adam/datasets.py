@@ -31,7 +31,7 @@ from ikctrial.analysis.endpoints import (
     size_changes,
 )
 from ikctrial.analysis.records import TrialSubject, check_subject, randomization_date
-from ikctrial.analysis.sdtm.domains import lab_test_code, response_code
+from ikctrial.analysis.sdtm.domains import lab_test_code, response_code, yes_no
 from ikctrial.analysis.xpt import NAME_MAX
 from ikctrial.errors import InputError
 
@@ -39,10 +39,6 @@ Record = dict[str, Any]
 _TR_PARAMS = {"RECIST1.1": "SUMDIAM", "mRECIST": "VSUMDIAM"}
 _IMMUNE_UNIT_SUFFIX = {"percent_lymphocytes": "P", "percent_cd4": "P4", "cells_per_ul": "A"}
 _RESPONSE_RANK = {"CR": 1, "PR": 2, "SD": 3, "NON-CR/NON-PD": 4, "PD": 5, "NE": 6}
-
-
-def _yn(flag: bool) -> str:
-    return "Y" if flag else "N"
 
 
 def _treatments(subject: TrialSubject, ctx: AnalysisContext) -> Record:
@@ -87,9 +83,9 @@ def adsl_records(subject: TrialSubject, ctx: AnalysisContext) -> list[Record]:
             "RANDDT": randomization_date(subject),
             "TRTSDT": first_treatment_date(subject),
             "TRTEDT": last_treatment_date(subject),
-            "ITTFL": _yn(groups.itt),
-            "SAFFL": _yn(groups.safety),
-            "PPROTFL": _yn(groups.per_protocol),
+            "ITTFL": yes_no(groups.itt),
+            "SAFFL": yes_no(groups.safety),
+            "PPROTFL": yes_no(groups.per_protocol),
             "STRBCLC": subject.strata.get("bclc"),
             "STRCP": subject.strata.get("child_pugh"),
             "BCLCBL": base.bclc,
@@ -98,7 +94,7 @@ def adsl_records(subject: TrialSubject, ctx: AnalysisContext) -> list[Record]:
             "ALBIBL": base.albi,
             "ECOGBL": base.ecog,
             "DTHDT": subject.death_date,
-            "DTHFL": _yn(subject.death_date is not None),
+            "DTHFL": yes_no(subject.death_date is not None),
             "EOSSTT": "DISCONTINUED" if status == "WITHDRAWN" else status,
         }
     ]
@@ -269,11 +265,11 @@ def adae_records(subject: TrialSubject, ctx: AnalysisContext) -> list[Record]:
             "AETERM": event.verbatim_term,
             "AEDECOD": event.ctcae_term,
             "AETOXGR": str(event.grade),
-            "AESER": _yn(event.serious),
+            "AESER": yes_no(event.serious),
             "AREL": "RELATED" if event.related_ikc else "NOT RELATED",
             "ASTDT": event.onset_date,
             "AENDT": event.end_date,
-            "TRTEMFL": _yn(start is not None and event.onset_date >= start),
+            "TRTEMFL": yes_no(start is not None and event.onset_date >= start),
         }
         for sequence, event in enumerate(ordered, start=1)
     ]

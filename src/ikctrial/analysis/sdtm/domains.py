@@ -279,7 +279,8 @@ def _day(value: dt.date | dt.datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def _yn(flag: bool) -> str:
+def yes_no(flag: bool) -> str:
+    """CDISC's Y / N for a flag (SDTM and ADaM alike)."""
     return "Y" if flag else "N"
 
 
@@ -411,13 +412,13 @@ def ae_records(subject: TrialSubject, ctx: AnalysisContext) -> list[Record]:
             "AETERM": event.verbatim_term,
             "AEDECOD": event.ctcae_term,
             "AETOXGR": str(event.grade),
-            "AESER": _yn(event.serious),
-            "AESDTH": _yn(event.results_in_death),
-            "AESLIFE": _yn(event.life_threatening),
-            "AESHOSP": _yn(event.hospitalization),
-            "AESDISAB": _yn(event.disability),
-            "AESCONG": _yn(event.congenital_anomaly),
-            "AESMIE": _yn(event.medically_important),
+            "AESER": yes_no(event.serious),
+            "AESDTH": yes_no(event.results_in_death),
+            "AESLIFE": yes_no(event.life_threatening),
+            "AESHOSP": yes_no(event.hospitalization),
+            "AESDISAB": yes_no(event.disability),
+            "AESCONG": yes_no(event.congenital_anomaly),
+            "AESMIE": yes_no(event.medically_important),
             "AEREL": "RELATED" if event.related_ikc else "NOT RELATED",
             "AEOUT": event.outcome.replace("_", " ").upper() or None,
             "AESTDTC": event.onset_date.isoformat(),

@@ -85,7 +85,8 @@ class ExportResult:
 
 class _Counted:
     """The actor's subjects, read from the database afresh at each pass (the XPT exports read
-    them twice), checked and counted as they stream past (the count goes into the audit)."""
+    them twice), counted as they stream past (the count goes into the audit); the writers check
+    each subject."""
 
     def __init__(self, actor: Actor) -> None:
         self.actor = actor
@@ -94,7 +95,6 @@ class _Counted:
     def __iter__(self) -> Iterator[TrialSubject]:
         self.count = 0
         for subject in trial_subjects(chunks(exported_subjects(self.actor))):
-            check_subject(subject)
             self.count += 1
             yield subject
 
@@ -121,6 +121,7 @@ def _fhir(
 
     def study_subjects() -> Iterator[StudySubject]:
         for subject in subjects:
+            check_subject(subject)
             actual = populations(subject, ctx).actual_arm
             yield fhir_subject(subject, actual)
 
