@@ -52,9 +52,7 @@ def test_nul_in_a_query_parameter_is_a_422_naming_it(trial: Trial, query: str, f
     """PostgreSQL cannot compare text holding NUL: refused before any filter runs (fuzz find)."""
     response = trial.client("data_manager").get(f"/api/v1/queries?{query}")
     assert response.status_code == 422
-    detail = _detail(response)
-    assert field in detail
-    assert "NUL" in detail
+    assert _detail(response) == f"{field}: contains a NUL character"
 
 
 def test_nul_in_a_page_query_parameter_is_a_400(trial: Trial) -> None:

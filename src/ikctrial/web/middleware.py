@@ -68,7 +68,8 @@ class RefuseNulParametersMiddleware:
         try:
             for key, values in request.GET.lists():
                 reject_nul(key, "query string")
-                reject_nul(values, key)
+                for value in values:
+                    reject_nul(value, key)
         except InputError as exc:
             if request.path.startswith(API_PREFIX):
                 return JsonResponse({"detail": str(exc)}, status=422)

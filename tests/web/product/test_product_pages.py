@@ -643,3 +643,13 @@ def test_product_pages_in_traditional_chinese(pages: Pages) -> None:
     client.cookies["django_language"] = "zh-hant"
     page = text(client.get(f"/product/lots/{pages.world.lot_id}/"))
     assert "批次紀錄" in page
+
+
+def test_signing_password_keeps_its_spaces() -> None:
+    """A password is compared as typed (as the casebook signature form does): a trimmed one
+    would refuse a user whose password starts or ends with a space."""
+    from ikctrial.web.product.forms import SignForm
+
+    form = SignForm({"password": "  spaced out  "})
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["password"] == "  spaced out  "

@@ -8,7 +8,6 @@ audited transaction, so a refusal stores nothing.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -20,24 +19,18 @@ from ikctrial.web.audit.context import actor_name, audit_context
 from ikctrial.web.central_review.models import CentralRead
 from ikctrial.web.central_review.selectors import read_of, reader_subject, reads_of
 from ikctrial.web.crf.entries import TumorAssessmentEntry
-from ikctrial.web.crf.selectors import json_number, subject_dates
-from ikctrial.web.crf.services import DERIVED_REASON, timepoint_values, tumor_series_results
+from ikctrial.web.crf.selectors import subject_dates
+from ikctrial.web.crf.services import (
+    DERIVED_REASON,
+    jsonable,
+    timepoint_values,
+    tumor_series_results,
+)
 from ikctrial.web.errors import ConflictError
 from ikctrial.web.signatures.selectors import ensure_data_editable
 from ikctrial.web.sites.selectors import Actor
 from ikctrial.web.subjects.models import Subject
 from ikctrial.web.validation import save_validated
-
-
-def _plain(value: Any) -> Any:
-    """Decimals as JSON numbers, recursively (lesion rows, derived calls)."""
-    if isinstance(value, Decimal):
-        return json_number(value)
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    return value
 
 
 def _entry(data: Mapping[str, Any]) -> TumorAssessmentEntry:
@@ -58,7 +51,7 @@ def _derive(subject: Subject, reader: str) -> None:
     results = tumor_series_results(reads, subject_dates(subject).randomization_date)
     for index, read in enumerate(reads):
         responses = {
-            name: _plain(
+            name: jsonable(
                 timepoint_values(result.evaluation.timepoints[index], result.nadirs[index])
             )
             for name, result in results.items()
@@ -95,7 +88,7 @@ def central_read_save(
         raise ConflictError(
             f"a read of {entry.assessed_on.isoformat()} is already recorded: correct that read"
         )
-    values = _plain(entry.model_dump(mode="python", exclude={"afp_within_normal_limits"}))
+    values = jsonable(entry.model_dump(mode="python", exclude={"afp_within_normal_limits"}))
     for name, value in values.items():
         setattr(read, name, value)
     with audit_context(actor=actor, reason=reason, source=source):

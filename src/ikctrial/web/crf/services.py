@@ -105,14 +105,14 @@ def _derived_context() -> AbstractContextManager[AuditContext]:
     return audit_context(actor=current.actor, reason=DERIVED_REASON, source=current.source)
 
 
-def _jsonable(value: Any) -> Any:
-    """Lesion rows as stored JSON: decimals as JSON numbers."""
+def jsonable(value: Any) -> Any:
+    """Lesion rows and derived calls as stored JSON: decimals as JSON numbers, recursively."""
     if isinstance(value, Decimal):
         return json_number(value)
     if isinstance(value, list):
-        return [_jsonable(item) for item in value]
+        return [jsonable(item) for item in value]
     if isinstance(value, dict):
-        return {key: _jsonable(item) for key, item in value.items()}
+        return {key: jsonable(item) for key, item in value.items()}
     return value
 
 
@@ -473,7 +473,7 @@ def crf_record_save(
     _refuse_duplicate(spec, form, record, entry)
     values = entry.model_dump(mode="python")
     for name in spec.json_fields:
-        values[name] = _jsonable(values[name])
+        values[name] = jsonable(values[name])
     for name, value in values.items():
         setattr(record, name, value)
     with audit_context(actor=actor, reason=reason, source=source):
@@ -532,7 +532,7 @@ def tumor_assessment_preview(
         record_of(subject, "tumor_assessment", record_id)
     values = entry.model_dump(mode="python")
     for name in spec.json_fields:
-        values[name] = _jsonable(values[name])
+        values[name] = jsonable(values[name])
     candidate = TumorAssessment(pk=record_id, subject=subject, **values)
     _refuse_duplicate(spec, "tumor_assessment", candidate, entry)
     others = TumorAssessment.objects.filter(subject=subject).exclude(pk=record_id)

@@ -64,6 +64,7 @@ def _password() -> forms.CharField:
     return forms.CharField(
         label=_("Your password (electronic signature)"),
         max_length=200,
+        strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 

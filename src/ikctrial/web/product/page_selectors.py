@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils import timezone
-
 from ikctrial.product.identifiers import UnitKind
 from ikctrial.product.release import specification_text
 from ikctrial.web.errors import NotFoundError
@@ -26,6 +24,7 @@ from ikctrial.web.product.selectors import (
     event_document,
     product_subject,
     release_document,
+    site_zone,
     subject_accounting_document,
     therapy_document,
 )
@@ -128,7 +127,7 @@ def pending_verifications(subject: Subject) -> list[tuple[int, str]]:
         used.values_list("second_id", flat=True)
     )
     rows = BedsideVerification.objects.filter(subject=subject).exclude(pk__in=used_ids)
-    zone = timezone.get_current_timezone()
+    zone = site_zone(subject)
     return [
         (
             row.pk,

@@ -66,7 +66,7 @@ from ikctrial.web.product.services import (
     unit_derive,
 )
 from ikctrial.web.sites.permissions import Action
-from ikctrial.web.sites.selectors import may
+from ikctrial.web.sites.selectors import authorize, may
 from ikctrial.web.subjects.models import Subject
 
 SOURCE = "ui"
@@ -87,11 +87,6 @@ def product_page(view: View) -> View:
             raise Http404(str(exc)) from None
 
     return wrapped
-
-
-def _require(request: HttpRequest, action: str) -> None:
-    if not may(request.user, action):
-        raise ForbiddenError(f"your role may not perform {action}")
 
 
 def _password_refused(form: forms.Form, exc: ForbiddenError) -> None:
@@ -175,7 +170,7 @@ def subject_product(request: HttpRequest, subject_id: int) -> HttpResponse:
 def blood_draw(request: HttpRequest, subject_id: int) -> HttpResponse:
     """Record a blood draw; the first one assigns the chain-of-identity id (IKC arm only)."""
     subject = product_subject(request.user, subject_id)
-    _require(request, Action.PRODUCT_COLLECT)
+    authorize(request.user, Action.PRODUCT_COLLECT)
     form = BloodDrawForm(request.POST)
     return _post(
         form,
@@ -309,7 +304,7 @@ def unit_reversal(request: HttpRequest, unit_id: str) -> HttpResponse:
 def unit_derive_view(request: HttpRequest, unit_id: str) -> HttpResponse:
     """Derive the next unit: a culture, a lot, or a bag for one infusion."""
     unit = unit_for_user(request.user, unit_id)
-    _require(request, Action.PRODUCT_MANUFACTURE)
+    authorize(request.user, Action.PRODUCT_MANUFACTURE)
     form = DeriveForm(request.POST)
     return _post(
         form,
@@ -396,7 +391,7 @@ def lot_detail(request: HttpRequest, lot_id: str) -> HttpResponse:
 def lot_qc(request: HttpRequest, lot_id: str) -> HttpResponse:
     """Enter a QC result; an out-of-specification one is recorded as a deviation."""
     lot = _lot(request, lot_id)
-    _require(request, Action.PRODUCT_MANUFACTURE)
+    authorize(request.user, Action.PRODUCT_MANUFACTURE)
     tests = [(t.code, t.name) for t in clock.protocol().product.release_tests]
     form = QcForm(request.POST, tests=tests)
 
@@ -426,7 +421,7 @@ def lot_qc(request: HttpRequest, lot_id: str) -> HttpResponse:
 def lot_release_view(request: HttpRequest, lot_id: str) -> HttpResponse:
     """QA's e-signed release attempt; a refusal is recorded and shown with its reasons."""
     lot = _lot(request, lot_id)
-    _require(request, Action.PRODUCT_RELEASE)
+    authorize(request.user, Action.PRODUCT_RELEASE)
     form = SignForm(request.POST)
 
     def signed(row: Any) -> HttpResponse:
@@ -477,7 +472,7 @@ def _bedside_page(
 
 def _bedside_subject(request: HttpRequest, subject_id: int) -> Subject:
     subject = product_subject(request.user, subject_id)
-    _require(request, Action.PRODUCT_ADMINISTER)
+    authorize(request.user, Action.PRODUCT_ADMINISTER)
     return subject
 
 
@@ -580,7 +575,7 @@ def check_detail(request: HttpRequest, check_id: int) -> HttpResponse:
 def check_infusion(request: HttpRequest, check_id: int) -> HttpResponse:
     """Record the infusion an allowed check cleared (refused when blocked or already infused)."""
     reads.check_for_user(request.user, check_id)
-    _require(request, Action.PRODUCT_ADMINISTER)
+    authorize(request.user, Action.PRODUCT_ADMINISTER)
     form = InfusionForm(request.POST)
     return _post(
         form,
