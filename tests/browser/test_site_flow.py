@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -26,6 +27,7 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 USERNAME = "coordinator.lin"
 PASSWORD = "Hcc-Taipei-2026!"
 SITE = "TPE01"
+SITE_TIMEZONE = "Asia/Taipei"
 
 # Debian's Chromium comes from scripts/system-deps; without it this test fails, never skips.
 pytestmark = pytest.mark.slow
@@ -57,7 +59,7 @@ def world(transactional_db: None) -> None:
     from ikctrial.web.sites.services import site_create, user_create
 
     site_create(
-        actor="test-operator", code=SITE, name="Taipei General Hospital", timezone="Asia/Taipei"
+        actor="test-operator", code=SITE, name="Taipei General Hospital", timezone=SITE_TIMEZONE
     )
     user_create(
         actor="test-operator",
@@ -137,7 +139,8 @@ def test_site_flow(browser: Browser, live_server: Any, world: None) -> None:
     page = context.new_page()
     page.set_default_timeout(30_000)
     base = live_server.url
-    today = dt.date.today()
+    # The site's calendar day, not the machine's: the pages date everything on the site clock.
+    today = dt.datetime.now(ZoneInfo(SITE_TIMEZONE)).date()
 
     # Log in (a wrong password first: the form says so).
     page.goto(f"{base}/")
