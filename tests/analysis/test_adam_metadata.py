@@ -15,8 +15,18 @@ from ikctrial.errors import InputError
 ALL = [(d.name, v) for d in ADAM_DATASETS.values() for v in d.variables]
 
 
-def test_the_seven_datasets() -> None:
-    assert list(ADAM_DATASETS) == ["ADSL", "ADTTE", "ADRS", "ADTR", "ADLB", "ADAE", "ADEX"]
+def test_the_eight_datasets() -> None:
+    """domain.md 10.2: the seven standard datasets, then the sponsor's ADTACE."""
+    assert list(ADAM_DATASETS) == [
+        "ADSL",
+        "ADTTE",
+        "ADRS",
+        "ADTR",
+        "ADLB",
+        "ADAE",
+        "ADEX",
+        "ADTACE",
+    ]
 
 
 @pytest.mark.parametrize(("dataset", "variable"), ALL, ids=[f"{d}.{v.name}" for d, v in ALL])
@@ -62,6 +72,62 @@ def test_variable_conventions(
     variable = ADAM_DATASETS[dataset].variable(name)
     assert variable.data_type == data_type
     assert variable.codelist == codelist
+
+
+CONTRACT_VARIABLES = [
+    # (dataset, variable, label, type, codelist, domain.md section its derivation cites)
+    ("ADSL", "DCSREAS", "Reason for Discontinuation from Study", "text", None, "7.7"),
+    ("ADLB", "PARCAT1", "Parameter Category 1", "text", "LBCAT", None),
+    ("ADLB", "AVISITN", "Analysis Visit (N)", "integer", None, "7.4"),
+    ("ADLB", "ANL01FL", "Analysis Flag 01", "text", "NY", "7.4"),
+    ("ADTACE", "PARAMCD", "Parameter Code", "text", "PARAMCD_TACE", None),
+    ("ADTACE", "AVAL", "Analysis Value", "float", None, "7.3"),
+    ("ADTACE", "FUPYR", "Follow-up (years)", "float", None, "7.3"),
+    ("ADTACE", "ENDDT", "End Date of Follow-up", "date", None, "7.3"),
+]
+
+
+@pytest.mark.parametrize(
+    ("dataset", "name", "label", "data_type", "codelist", "section"),
+    CONTRACT_VARIABLES,
+    ids=[f"{c[0]}.{c[1]}" for c in CONTRACT_VARIABLES],
+)
+def test_report_variables(
+    dataset: str, name: str, label: str, data_type: str, codelist: str | None, section: str | None
+) -> None:
+    """The variables the trial report reads (TACE rate 7.3, immune MMRM 7.4, flow 7.7): label
+    within the XPT v5 limit of 40 characters, type, codelist and the rule the derivation cites."""
+    variable = ADAM_DATASETS[dataset].variable(name)
+    assert (variable.label, variable.data_type, variable.codelist) == (label, data_type, codelist)
+    assert len(variable.label) <= 40
+    assert section is None or f"domain reference {section}" in variable.derivation
+
+
+def test_adtace_and_new_variables_in_order() -> None:
+    """ADTACE's variables as the report reads them; DCSREAS follows EOSSTT; the ADLB visit
+    variables sit with the other record variables."""
+    adtace = ADAM_DATASETS["ADTACE"]
+    assert [v.name for v in adtace.variables] == [
+        "STUDYID",
+        "USUBJID",
+        "SITEID",
+        "TRTP",
+        "TRTA",
+        "ITTFL",
+        "PARAMCD",
+        "PARAM",
+        "AVAL",
+        "FUPYR",
+        "STARTDT",
+        "ENDDT",
+    ]
+    assert len(adtace.label) <= 40
+    adsl = [v.name for v in ADAM_DATASETS["ADSL"].variables]
+    assert adsl[-2:] == ["EOSSTT", "DCSREAS"]
+    adlb = [v.name for v in ADAM_DATASETS["ADLB"].variables]
+    assert adlb[adlb.index("PARAM") :][:4] == ["PARAM", "PARCAT1", "ADT", "AVISIT"]
+    assert adlb[adlb.index("AVISIT") + 1] == "AVISITN"
+    assert adlb[adlb.index("ABLFL") + 1] == "ANL01FL"
 
 
 def adtte_example() -> pd.DataFrame:

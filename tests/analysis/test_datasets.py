@@ -15,15 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyreadstat
 import pytest
 from fhir.resources.bundle import Bundle
 
 from ikctrial.analysis import records as r
-from ikctrial.analysis.adam.datasets import adam_datasets
+from ikctrial.analysis.adam.datasets import adam_datasets, discontinuation_reason
 from ikctrial.analysis.context import AnalysisContext, analysis_context
 from ikctrial.analysis.endpoints import (
     PFS_PARAMETERS,
     best_pct_change,
+    follow_up_end,
     ikc_exposure,
     immune_changes,
     overall_survival,
@@ -42,6 +44,7 @@ from ikctrial.analysis.exports import (
 from ikctrial.analysis.fhir import StudySubject, TumorSize
 from ikctrial.analysis.odm import FormDefinition, add_forms, read_metadata, study_metadata, to_bytes
 from ikctrial.analysis.sdtm.domains import sdtm_datasets
+from ikctrial.analysis.visits import VisitWindow, analysed_sample, analysis_visit
 from ikctrial.analysis.writers import write_adam, write_define
 from ikctrial.analysis.xml_schema import schema_errors
 from ikctrial.analysis.xpt import read_xpt, write_xpt
@@ -324,6 +327,198 @@ def test_immune_change_from_baseline() -> None:
     assert all(c.value.category == "IMMUNE PANEL" for c in changes)
 
 
+VISIT_CASES = [
+    # (case, study day, windows (None: the protocol's), expected AVISIT and AVISITN)
+    ("planned day", 28, None, ("WEEK 4", 28)),
+    ("lower window edge", 25, None, ("WEEK 4", 28)),
+    ("upper window edge", 31, None, ("WEEK 4", 28)),
+    ("just before the window", 24, None, None),
+    ("just after the window", 32, None, None),
+    ("between two windows", 40, None, None),
+    ("wider window, lower edge", 49, None, ("WEEK 8", 56)),
+    ("week 24, upper edge", 175, None, ("WEEK 24", 168)),
+    ("randomization day", 0, None, None),
+    ("after the last window", 260, None, None),
+    ("not whole weeks", 12, [(10, 2), (28, 3)], ("DAY 10", 10)),
+    ("overlap: nearest planned day", 32, [(28, 7), (35, 7)], ("WEEK 5", 35)),
+    ("overlap tie: earlier planned day", 31, [(28, 7), (34, 7)], ("WEEK 4", 28)),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "study_day", "windows", "expected"), VISIT_CASES, ids=[c[0] for c in VISIT_CASES]
+)
+def test_analysis_visit_window(
+    ctx: AnalysisContext,
+    case: str,
+    study_day: int,
+    windows: list[tuple[int, int]] | None,
+    expected: tuple[str, int] | None,
+) -> None:
+    """domain.md 7.4 on the 1.3 time points: a study day (RANDDT = day 0) in day +/- window
+    (both ends included) is that visit, WEEK n on whole weeks else DAY d; outside: no visit."""
+    visits = ctx.immune_visits if windows is None else [VisitWindow(*w) for w in windows]
+    visit = analysis_visit(study_day, visits)
+    assert (None if visit is None else (visit.label, visit.day)) == expected
+
+
+def test_immune_visits_come_from_the_protocol(protocol: Protocol, ctx: AnalysisContext) -> None:
+    assert ctx.immune_visits == tuple(
+        VisitWindow(v.day, v.window_days) for v in protocol.schedule.immune_panel_days
+    )
+    assert ctx.immune_visits[0] == VisitWindow(28, 3)
+
+
+ANALYSED_CASES = [
+    # (case, study days of the samples of one visit, planned day, position analysed)
+    ("single sample", [27], 28, 0),
+    ("closest to the planned day", [25, 29], 28, 1),
+    ("tie: the earlier date", [26, 30], 28, 0),
+    ("tie: the earlier date listed second", [30, 26], 28, 1),
+    ("same day twice: the first listed", [28, 28], 28, 0),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "days", "planned", "position"), ANALYSED_CASES, ids=[c[0] for c in ANALYSED_CASES]
+)
+def test_analysed_sample(case: str, days: list[int], planned: int, position: int) -> None:
+    assert analysed_sample(days, planned) == position
+
+
+def _immune(elapsed: int, value: float | None, **extra: Any) -> r.LabValue:
+    return r.LabValue(
+        day(elapsed), "CD8", value, "percent_lymphocytes", category="IMMUNE PANEL", **extra
+    )
+
+
+ADLB_VISIT_ROWS = [
+    # (study day, PARAMCD, PARCAT1, AVISIT, AVISITN, ANL01FL)
+    (-3, "ALT", "CHEMISTRY", "BASELINE", 0, "Y"),
+    (30, "ALT", "CHEMISTRY", None, None, None),
+    (-20, "CD8P", "IMMUNE PANEL", None, None, None),
+    (-3, "CD8P", "IMMUNE PANEL", "BASELINE", 0, "Y"),
+    (26, "CD8P", "IMMUNE PANEL", "WEEK 4", 28, "Y"),
+    (30, "CD8P", "IMMUNE PANEL", "WEEK 4", 28, None),
+    (40, "CD8P", "IMMUNE PANEL", None, None, None),
+    (52, "CD8P", "IMMUNE PANEL", "WEEK 8", 56, None),
+    (57, "CD8P", "IMMUNE PANEL", "WEEK 8", 56, None),
+    (58, "CD8P", "IMMUNE PANEL", "WEEK 8", 56, "Y"),
+    (168, "CD8P", "IMMUNE PANEL", "WEEK 24", 168, "Y"),
+]
+
+
+def test_adlb_analysis_visits_and_flag(ctx: AnalysisContext) -> None:
+    """ADLB: PARCAT1 is the lab category; baseline records are BASELINE, day 0, analysed;
+    post-baseline immune values get the protocol visit of their study day, and per parameter and
+    visit the value closest to the planned day is analysed (tie: the earlier); a value below the
+    LLOQ (no AVAL) is not; non-immune and out-of-window records have no visit and no flag, nor
+    has an earlier pre-treatment value (day -20: the baseline is the last one, day -3)."""
+    labs = [
+        r.LabValue(day(-3), "ALT", 30.0, "U/L", 0.0, 40.0, 0),
+        r.LabValue(day(30), "ALT", 45.0, "U/L", 0.0, 40.0, 1),
+        *(_immune(d, 20.0 + d / 10) for d in (-20, -3, 26, 30, 40, 52, 58, 168)),
+        _immune(57, None, below_lloq=True, lloq=0.5),
+    ]
+    adlb = adam_datasets([subject(labs=labs, tace_days=(3,))], ctx)["ADLB"]
+    rows = sorted(
+        ((a.date() - RANDDT).days, p, c, v, n, f)
+        for a, p, c, v, n, f in adlb[
+            ["ADT", "PARAMCD", "PARCAT1", "AVISIT", "AVISITN", "ANL01FL"]
+        ].itertuples(index=False)
+    )
+    tidy = [(d, p, c, v, None if pd.isna(n) else int(n), f) for d, p, c, v, n, f in rows]
+    assert tidy == sorted(ADLB_VISIT_ROWS, key=lambda row: (row[0], row[1]))
+    assert list(adlb.columns) == [
+        "STUDYID",
+        "USUBJID",
+        "SITEID",
+        "TRTP",
+        "TRTA",
+        "PARAMCD",
+        "PARAM",
+        "PARCAT1",
+        "ADT",
+        "AVISIT",
+        "AVISITN",
+        "AVAL",
+        "BASE",
+        "CHG",
+        "ABLFL",
+        "ANL01FL",
+        "ATOXGR",
+        "BTOXGR",
+    ]
+
+
+def test_adlb_visit_not_in_whole_weeks(ctx: AnalysisContext) -> None:
+    """A protocol visit on day 10 +/- 2 is DAY 10 (AVISITN 10)."""
+    day_ten = dataclasses.replace(ctx, immune_visits=(VisitWindow(10, 2),))
+    labs = [_immune(-3, 20.0), _immune(12, 25.0)]
+    adlb = adam_datasets([subject(labs=labs, tace_days=(3,))], day_ten)["ADLB"]
+    assert adlb[["AVISIT", "AVISITN", "ANL01FL"]].values.tolist() == [
+        ["BASELINE", 0.0, "Y"],
+        ["DAY 10", 10.0, "Y"],
+    ]
+
+
+ADTACE_CASES = [
+    # (case, TACE study days, exit (status, study day, death), AVAL = Y_i, END_i study day)
+    ("no TACE", (), ("completed", 364, False), 0.0, 364),
+    ("one TACE", (3,), ("completed", 364, False), 0.0, 364),
+    ("three TACE, one after END", (3, 120, 320), ("withdrawn", 300, False), 1.0, 300),
+    ("three TACE before death", (3, 120, 250), ("withdrawn", 300, True), 2.0, 300),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "tace_days", "exit_", "repeats", "end"), ADTACE_CASES, ids=[c[0] for c in ADTACE_CASES]
+)
+def test_adtace_repeat_sessions_and_follow_up(
+    ctx: AnalysisContext,
+    case: str,
+    tace_days: tuple[int, ...],
+    exit_: tuple[str, int, bool],
+    repeats: float,
+    end: int,
+) -> None:
+    """domain.md 7.3: Y_i = TACE sessions after the first up to END_i (none at all: 0 with the
+    full follow-up), T_i = (END_i - RANDDT + 1) / 365.25; one record per randomized subject."""
+    status, elapsed, died = exit_
+    reason = "death" if died else ("withdrawal_by_subject" if status == "withdrawn" else "")
+    record = subject(
+        scans=[(56, "SD")],
+        tace_days=tace_days,
+        infusions=12 if tace_days else 0,
+        exit=r.StudyExit(status, day(elapsed), reason, death_date=day(elapsed) if died else None),
+    )
+    rows = adam_datasets([record], ctx)["ADTACE"]
+    assert len(rows) == 1
+    row = rows.iloc[0]
+    assert (row["AVAL"], row["ENDDT"].date()) == (repeats, day(end))
+    assert row["FUPYR"] == pytest.approx((end + 1) / 365.25)
+    assert row["ENDDT"].date() == follow_up_end(record)
+    assert row["STARTDT"].date() == RANDDT
+    assert (row["PARAMCD"], row["PARAM"]) == ("NTACER", "Number of repeat TACE sessions")
+    assert (row["USUBJID"], row["SITEID"], row["ITTFL"]) == ("IVY02-S1", "SITEA", "Y")
+    assert row["TRTP"] == ctx.arms["IKC_TACE"]
+    assert row["TRTA"] == (ctx.arms["IKC_TACE"] if tace_days else None)
+    assert list(rows.columns) == [
+        "STUDYID",
+        "USUBJID",
+        "SITEID",
+        "TRTP",
+        "TRTA",
+        "ITTFL",
+        "PARAMCD",
+        "PARAM",
+        "AVAL",
+        "FUPYR",
+        "STARTDT",
+        "ENDDT",
+    ]
+
+
 def test_exposure() -> None:
     exposure = ikc_exposure(subject(infusions=3))
     assert (exposure.infusions, exposure.cells_infused) == (3, 1.5e10)
@@ -448,7 +643,17 @@ def test_adam_xpt_round_trip(tmp_path: Path, protocol: Protocol, ctx: AnalysisCo
     assert set(adrs["PARCAT1"]) == {"RECIST 1.1", "MRECIST"}
     adlb = frames["ADLB"].set_index(["USUBJID", "PARAMCD", "ADT"])
     assert adlb.loc[("IVY02-S2", "ALT", pd.Timestamp(day(30))), "CHG"] == 100.0
-    assert frames["ADEX"].set_index(["USUBJID", "PARAMCD"]).loc[("IVY02-S2", "NINF"), "AVAL"] == 12
+    adex = frames["ADEX"][frames["ADEX"]["USUBJID"] == "IVY02-S2"]
+    by_parameter = adex.groupby("PARAMCD")
+    assert adex.loc[adex["PARAMCD"] == "NINF", "AVAL"].tolist() == [12.0]
+    assert by_parameter.size()["IKCDOSE"] == 12  # one record per infusion
+    doses = adex[adex["PARAMCD"] == "IKCDOSE"]
+    assert doses["AVAL"].sum() == adex.loc[adex["PARAMCD"] == "TOTCELL", "AVAL"].item()
+    assert set(doses["EXTRT"]) == {"IKC"}
+    assert doses["ASTDT"].is_monotonic_increasing
+    sessions = adex[adex["PARAMCD"] == "TACE"]
+    assert set(sessions["EXTRT"]) == {"TACE"}
+    assert len(sessions) == len(_rich_subject().tace)
 
 
 def _assert_same(frame: pd.DataFrame, back: pd.DataFrame) -> None:
@@ -808,3 +1013,56 @@ def test_sdtm_rs_keeps_the_central_reads_apart_by_rseval(ctx: AnalysisContext) -
     pd.testing.assert_frame_equal(investigator.reset_index(drop=True), alone)
     bicr = adam_datasets([record], ctx)["ADTTE"].set_index("PARAMCD").loc["PFSBICR"]
     assert (bicr["SRCDOM"], bicr["SRCVAR"], bicr["ADT"].date()) == ("RS", "RSDTC", day(56))
+
+
+DCSREAS_CASES = [
+    # (case, exit, DCSREAS)
+    ("ongoing", None, None),
+    ("completed", r.StudyExit("completed", day(365)), None),
+    ("death", r.StudyExit("withdrawn", day(200), "death", death_date=day(200)), "DEATH"),
+    ("lost", r.StudyExit("withdrawn", day(100), "lost_to_follow_up"), "LOST TO FOLLOW-UP"),
+    (
+        "by subject",
+        r.StudyExit("withdrawn", day(100), "withdrawal_by_subject"),
+        "WITHDRAWAL BY SUBJECT",
+    ),
+    ("consent", r.StudyExit("withdrawn", day(100), "consent_withdrawn"), "CONSENT WITHDRAWN"),
+    ("no reason", r.StudyExit("withdrawn", day(100)), "OTHER"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "exit_", "expected"), DCSREAS_CASES, ids=[c[0] for c in DCSREAS_CASES]
+)
+def test_discontinuation_reason(
+    ctx: AnalysisContext, case: str, exit_: r.StudyExit | None, expected: str | None
+) -> None:
+    """DCSREAS: the withdrawal reason upper-cased, underscores as spaces, LOST TO FOLLOW-UP so
+    spelled, OTHER without a reason; null for a completed or ongoing subject."""
+    assert discontinuation_reason(exit_) == expected
+    adsl = adam_datasets([subject(exit=exit_)], ctx)["ADSL"]
+    assert list(adsl.columns)[-2:] == ["EOSSTT", "DCSREAS"]
+    assert adsl["DCSREAS"].tolist() == [expected]
+
+
+def test_adam_export_writes_adtace_readable_by_pyreadstat(
+    tmp_path: Path, protocol: Protocol, ctx: AnalysisContext
+) -> None:
+    """``adtace.xpt`` is written with the other datasets, read back by pyreadstat (one record
+    per subject, labels from the metadata), and Define-XML describes it."""
+    records = [subject("S1", tace_days=(3, 60, 120)), subject("S2", arm="TACE", tace_days=())]
+    written = write_adam_export(protocol, records, ctx, tmp_path, created=dt.datetime.now(dt.UTC))
+    assert tmp_path / "adtace.xpt" in written
+    frame, meta = pyreadstat.read_xport(str(tmp_path / "adtace.xpt"))
+    assert meta.table_name == "ADTACE"
+    assert frame[["USUBJID", "PARAMCD", "AVAL"]].values.tolist() == [
+        ["IVY02-S1", "NTACER", 2.0],
+        ["IVY02-S2", "NTACER", 0.0],
+    ]
+    assert frame["STARTDT"].tolist() == [RANDDT, RANDDT]
+    assert dict(zip(meta.column_names, meta.column_labels, strict=True))["FUPYR"] == (
+        "Follow-up (years)"
+    )
+    define = (tmp_path / "define.xml").read_text()
+    assert 'OID="IG.ADTACE"' in define
+    assert "adtace.xpt" in define

@@ -58,6 +58,8 @@ def test_one_item_group_per_dataset_with_leaf(document: etree._Element) -> None:
         assert leaf.get(f"{{{NS['xlink']}}}href") == f"{name.lower()}.xpt"
         assert leaf.get("ID") == group.get(f"{{{DEF_NS}}}ArchiveLocationID")
         assert group.find("def:Class", NS).get("Name") == ADAM_DATASETS[name].adam_class
+        # one record per subject: ADSL and the sponsor's ADTACE (domain.md 10.2)
+        assert group.get("Repeating") == ("No" if name in {"ADSL", "ADTACE"} else "Yes")
         refs = [r.get("ItemOID") for r in group.findall("odm:ItemRef", NS)]
         assert refs == [f"IT.{name}.{v.name}" for v in ADAM_DATASETS[name].variables]
 

@@ -1,4 +1,5 @@
-"""What the dataset builders need of the protocol, read once: study id, arms, criteria, calendar.
+"""What the dataset builders need of the protocol, read once: study id, arms, criteria, calendar
+(imaging and immune-panel visits).
 
 Built from the protocol file by ``analysis_context`` so no builder hard-codes a trial value.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ikctrial.analysis.visits import VisitWindow
 from ikctrial.protocol.model import Protocol
 
 CRITERION_CATEGORY = {"RECIST1.1": "RECIST 1.1", "mRECIST": "MRECIST"}
@@ -27,6 +29,8 @@ class AnalysisContext:
     imaging_interval_days: int
     imaging_window_days: int
     per_protocol_min_infusions: int
+    immune_visits: tuple[VisitWindow, ...]
+    """The protocol's post-baseline immune-panel visits (ADLB AVISIT, domain.md 7.4)."""
 
     def usubjid(self, subject_key: str) -> str:
         """USUBJID: study id and the subject's pseudonymous key."""
@@ -53,4 +57,7 @@ def analysis_context(protocol: Protocol) -> AnalysisContext:
         imaging_interval_days=protocol.schedule.imaging_interval_days,
         imaging_window_days=protocol.schedule.imaging_window_days,
         per_protocol_min_infusions=protocol.endpoints.per_protocol_min_infusions,
+        immune_visits=tuple(
+            VisitWindow(v.day, v.window_days) for v in protocol.schedule.immune_panel_days
+        ),
     )

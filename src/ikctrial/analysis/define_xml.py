@@ -161,7 +161,7 @@ def _item_group(mdv: etree._Element, dataset: Dataset) -> None:
         OID=f"IG.{dataset.name}",
         Name=dataset.name,
         SASDatasetName=dataset.name,
-        Repeating="No" if dataset.name == "ADSL" else "Yes",
+        Repeating="No" if dataset.name in {"ADSL", "ADTACE"} else "Yes",
         IsReferenceData="No",
         Purpose="Analysis",
         **{

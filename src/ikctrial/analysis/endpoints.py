@@ -244,6 +244,8 @@ class TaceFrequency:
 
     repeat_sessions: int
     follow_up_years: float
+    end: dt.date
+    """END_i (``follow_up_end``): sessions after it are not counted."""
 
     @property
     def rate_per_year(self) -> float:
@@ -256,7 +258,7 @@ def tace_frequency(subject: TrialSubject, cutoff: dt.date | None = None) -> Tace
     start = randomization_date(subject)
     end = follow_up_end(subject, cutoff)
     sessions = sorted(t.performed_on for t in subject.tace if t.performed_on <= end)
-    return TaceFrequency(max(0, len(sessions) - 1), ((end - start).days + 1) / DAYS_PER_YEAR)
+    return TaceFrequency(max(0, len(sessions) - 1), ((end - start).days + 1) / DAYS_PER_YEAR, end)
 
 
 def first_treatment_date(subject: TrialSubject) -> dt.date | None:
@@ -280,6 +282,8 @@ class LabChange:
     change: float | None
     baseline: bool
     baseline_grade: int | None
+    post_baseline: bool
+    """Collected after the baseline cut-off (the first study treatment, else RANDDT)."""
 
 
 def lab_changes(subject: TrialSubject, *, category: str | None = None) -> list[LabChange]:
@@ -297,7 +301,7 @@ def lab_changes(subject: TrialSubject, *, category: str | None = None) -> list[L
     for value in ordered:
         base = baselines.get((value.test, value.unit))
         is_base = base is value
-        post = base is not None and not is_base and value.collected_on > cutoff
+        post = value.collected_on > cutoff
         change = (
             value.value - base.value
             if post and base is not None and base.value is not None and value.value is not None
@@ -310,6 +314,7 @@ def lab_changes(subject: TrialSubject, *, category: str | None = None) -> list[L
                 change,
                 is_base,
                 None if base is None else base.grade,
+                post,
             )
         )
     return out

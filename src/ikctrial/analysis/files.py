@@ -1,7 +1,8 @@
-"""All-or-nothing file output: write beside the target, then rename over it."""
+"""All-or-nothing file output (write beside the target, then rename over it) and file digests."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -24,3 +25,12 @@ def replaced_atomically(target: str | Path) -> Iterator[Path]:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes as hex, read in 1 MiB blocks (exports record it)."""
+    sha = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()

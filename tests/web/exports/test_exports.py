@@ -27,7 +27,7 @@ from ikctrial.web.sites.permissions import Role
 
 EXPORTERS = (Role.STATISTICIAN, Role.DATA_MANAGER)
 SDTM_DOMAINS = "ts ta te tv ti dm ds ie ex pr ae lb vs cm sv tu tr rs"
-ADAM_DATASETS = "adsl adtte adrs adtr adlb adae adex"
+ADAM_DATASETS = "adsl adtte adrs adtr adlb adae adex adtace"
 FILES = {
     "sdtm": {f"{d}.xpt" for d in SDTM_DOMAINS.split()},
     "adam": {f"{d}.xpt" for d in ADAM_DATASETS.split()} | {"define.xml"},
@@ -66,7 +66,9 @@ def test_api_produces_each_export(
 
 
 def test_adam_from_the_record(export_trial: Any, tmp_path: Path) -> None:
-    """ADSL, ADTTE, ADTR, ADLB and ADEX read back with pyreadstat match what was entered."""
+    """ADSL, ADTTE, ADTR, ADLB, ADEX and ADTACE read back with pyreadstat match what was
+    entered (the day-10 immune value is in no protocol visit window: no AVISIT, not analysed;
+    one TACE each: no repeat session, followed up to the last date known alive)."""
     files = _unzip(_post(export_trial, Role.STATISTICIAN, "adam"), tmp_path)
     ikc = f"IVY02-{export_trial.screening_number(export_trial.ikc)}"
     control = f"IVY02-{export_trial.screening_number(export_trial.control)}"
@@ -92,9 +94,24 @@ def test_adam_from_the_record(export_trial: Any, tmp_path: Path) -> None:
     assert alt["CHG"].tolist()[1] == pytest.approx(100.0)
     cd8 = adlb[(adlb["USUBJID"] == ikc) & (adlb["PARAMCD"] == "CD8P")]
     assert cd8["CHG"].tolist()[1] == pytest.approx(11.5)
+    assert cd8[["PARCAT1", "AVISIT", "ANL01FL"]].values.tolist() == [
+        ["IMMUNE PANEL", "BASELINE", "Y"],
+        ["IMMUNE PANEL", "", ""],
+    ]
+    assert cd8["AVISITN"].tolist()[0] == 0.0
     adex = _xpt(files["adex.xpt"]).set_index(["USUBJID", "PARAMCD"])
     assert adex.loc[(ikc, "NINF"), "AVAL"] == 1.0
     assert adex.loc[(ikc, "TOTCELL"), "AVAL"] == pytest.approx(5e9)
+    adtace = _xpt(files["adtace.xpt"]).set_index("USUBJID")
+    assert sorted(adtace.index) == sorted([ikc, control])
+    for usubjid, subject_id in ((ikc, export_trial.ikc), (control, export_trial.control)):
+        row = adtace.loc[usubjid]
+        randdt = export_trial.randdt[subject_id]
+        assert (row["PARAMCD"], row["AVAL"], row["STARTDT"]) == ("NTACER", 0.0, randdt)
+        assert row["ENDDT"] >= randdt + dt.timedelta(days=14)  # no exit: last known alive
+        assert row["FUPYR"] == pytest.approx(((row["ENDDT"] - randdt).days + 1) / 365.25)
+    control_randdt = export_trial.randdt[export_trial.control]
+    assert adtace.loc[control, "ENDDT"] == control_randdt + dt.timedelta(days=14)  # last form
     assert not schema_errors(files["define.xml"].read_bytes(), "define-2.1")
 
 

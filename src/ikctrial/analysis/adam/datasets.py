@@ -1,5 +1,5 @@
 """ADaM datasets derived from the subjects' records (domain.md 10.2): ADSL, ADTTE, ADRS, ADTR,
-ADLB, ADAE and ADEX.
+ADLB, ADAE, ADEX and the sponsor dataset ADTACE.
 
 Each ``*_records`` function turns ONE subject into its records (dicts keyed by ADaM variable), so
 a caller can stream subjects; ``adam_frame`` conforms a chunk of records to ``adam.metadata``
@@ -10,6 +10,7 @@ checked first (``records.check_subject``): bad data stops the build with the sub
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ from ikctrial.analysis.context import CRITERION_CATEGORY, AnalysisContext
 from ikctrial.analysis.endpoints import (
     IMMUNE_PANEL,
     PFS_PARAMETERS,
+    LabChange,
     best_pct_change,
     first_treatment_date,
     ikc_exposure,
@@ -29,16 +31,22 @@ from ikctrial.analysis.endpoints import (
     pfs,
     populations,
     size_changes,
+    tace_frequency,
 )
-from ikctrial.analysis.records import TrialSubject, check_subject, randomization_date
+from ikctrial.analysis.records import StudyExit, TrialSubject, check_subject, randomization_date
 from ikctrial.analysis.sdtm.domains import lab_test_code, response_code, yes_no
+from ikctrial.analysis.visits import analysed_sample, analysis_visit, study_day
 from ikctrial.analysis.xpt import NAME_MAX
 from ikctrial.errors import InputError
 
 Record = dict[str, Any]
 _TR_PARAMS = {"RECIST1.1": "SUMDIAM", "mRECIST": "VSUMDIAM"}
+IKC_TREATMENT = "IKC"
+TACE_TREATMENT = "TACE"
+"""ADEX ``EXTRT`` of the two study treatments."""
 _IMMUNE_UNIT_SUFFIX = {"percent_lymphocytes": "P", "percent_cd4": "P4", "cells_per_ul": "A"}
 _RESPONSE_RANK = {"CR": 1, "PR": 2, "SD": 3, "NON-CR/NON-PD": 4, "PD": 5, "NE": 6}
+_REASON_SPELLING = {"LOST TO FOLLOW UP": "LOST TO FOLLOW-UP"}
 
 
 def _treatments(subject: TrialSubject, ctx: AnalysisContext) -> Record:
@@ -96,8 +104,18 @@ def adsl_records(subject: TrialSubject, ctx: AnalysisContext) -> list[Record]:
             "DTHDT": subject.death_date,
             "DTHFL": yes_no(subject.death_date is not None),
             "EOSSTT": "DISCONTINUED" if status == "WITHDRAWN" else status,
+            "DCSREAS": discontinuation_reason(exit_),
         }
     ]
+
+
+def discontinuation_reason(exit_: StudyExit | None) -> str | None:
+    """DCSREAS: a withdrawn subject's stored reason upper-cased, underscores as spaces
+    (``LOST TO FOLLOW-UP`` so spelled), ``OTHER`` when none was given; None unless withdrawn."""
+    if exit_ is None or exit_.status != "withdrawn":
+        return None
+    reason = exit_.reason.strip().replace("_", " ").upper()
+    return _REASON_SPELLING.get(reason, reason) or "OTHER"
 
 
 def _source(reason: str) -> tuple[str, str]:
@@ -229,19 +247,24 @@ def adtr_records(subject: TrialSubject, ctx: AnalysisContext) -> list[Record]:
 
 
 def adlb_records(subject: TrialSubject, ctx: AnalysisContext) -> list[Record]:
-    """Labs and the immune panel with baseline, change from baseline and toxicity grades."""
+    """Labs and the immune panel with baseline, change from baseline, toxicity grades, the
+    analysis visit and the records analysed (ANL01FL)."""
     common = {**_keys(subject, ctx), **_treatments(subject, ctx)}
+    start = randomization_date(subject)
     out = []
     for change in lab_changes(subject):
         value = change.value
         unit = f" ({value.unit})" if value.unit else ""
+        avisit, avisitn = _lab_visit(change, start, ctx)
         out.append(
             {
                 **common,
                 "PARAMCD": lab_parameter_code(value.test, value.unit, value.category),
                 "PARAM": f"{value.test}{unit}",
+                "PARCAT1": value.category,
                 "ADT": value.collected_on,
-                "AVISIT": "BASELINE" if change.baseline else None,
+                "AVISIT": avisit,
+                "AVISITN": avisitn,
                 "AVAL": value.value,
                 "BASE": change.base,
                 "CHG": change.change,
@@ -250,7 +273,34 @@ def adlb_records(subject: TrialSubject, ctx: AnalysisContext) -> list[Record]:
                 "BTOXGR": None if change.baseline_grade is None else str(change.baseline_grade),
             }
         )
+    _flag_analysed(out, start)
     return out
+
+
+def _lab_visit(
+    change: LabChange, randomized_on: dt.date, ctx: AnalysisContext
+) -> tuple[str | None, int | None]:
+    """AVISIT and AVISITN: BASELINE (day 0) on the baseline record; a post-baseline immune-panel
+    record the protocol visit whose window holds its study day (domain.md 7.4); else none."""
+    if change.baseline:
+        return "BASELINE", 0
+    if change.value.category != IMMUNE_PANEL or not change.post_baseline:
+        return None, None
+    visit = analysis_visit(study_day(change.value.collected_on, randomized_on), ctx.immune_visits)
+    return (None, None) if visit is None else (visit.label, visit.day)
+
+
+def _flag_analysed(records: list[Record], randomized_on: dt.date) -> None:
+    """ANL01FL: every baseline record, and per parameter and post-baseline visit the record with
+    a value whose date is closest to the planned day (the earlier on a tie)."""
+    visits: dict[tuple[str, str], list[Record]] = {}
+    for record in records:
+        record["ANL01FL"] = record["ABLFL"]
+        if record["ABLFL"] is None and record["AVISIT"] is not None and record["AVAL"] is not None:
+            visits.setdefault((record["PARAMCD"], record["AVISIT"]), []).append(record)
+    for samples in visits.values():
+        days = [study_day(r["ADT"], randomized_on) for r in samples]
+        samples[analysed_sample(days, samples[0]["AVISITN"])]["ANL01FL"] = "Y"
 
 
 def adae_records(subject: TrialSubject, ctx: AnalysisContext) -> list[Record]:
@@ -276,15 +326,18 @@ def adae_records(subject: TrialSubject, ctx: AnalysisContext) -> list[Record]:
 
 
 def adex_records(subject: TrialSubject, ctx: AnalysisContext) -> list[Record]:
-    """IKC exposure: infusions received and total viable cells infused (domain.md 10.2)."""
+    """Exposure (domain.md 10.2): the IKC summary (infusions received, total viable cells) and one
+    record per administration: each IKC infusion (cells infused) and each TACE session, so time on
+    treatment can be drawn from ADaM alone (the report's swimmer plot)."""
     common = {**_keys(subject, ctx), **_treatments(subject, ctx)}
     exposure = ikc_exposure(subject)
     dates = {"ASTDT": exposure.first, "AENDT": exposure.last}
-    return [
+    summary = [
         {
             **common,
             "PARAMCD": "NINF",
             "PARAM": "Number of IKC infusions received",
+            "EXTRT": IKC_TREATMENT,
             "AVAL": float(exposure.infusions),
             "AVALU": "INFUSIONS",
             **dates,
@@ -293,10 +346,57 @@ def adex_records(subject: TrialSubject, ctx: AnalysisContext) -> list[Record]:
             **common,
             "PARAMCD": "TOTCELL",
             "PARAM": "Total viable cells infused",
+            "EXTRT": IKC_TREATMENT,
             "AVAL": exposure.cells_infused,
             "AVALU": "CELLS",
             **dates,
         },
+    ]
+    infusions = [
+        {
+            **common,
+            "PARAMCD": "IKCDOSE",
+            "PARAM": "Viable IKC cells infused per administration",
+            "EXTRT": IKC_TREATMENT,
+            "AVAL": infusion.cells_infused,
+            "AVALU": "CELLS",
+            "ASTDT": infusion.started_at.date(),
+            "AENDT": infusion.stopped_at.date(),
+        }
+        for infusion in sorted(subject.infusions, key=lambda i: i.started_at)
+    ]
+    sessions = [
+        {
+            **common,
+            "PARAMCD": "TACE",
+            "PARAM": "TACE session",
+            "EXTRT": TACE_TREATMENT,
+            "AVAL": 1.0,
+            "AVALU": "SESSION",
+            "ASTDT": session.performed_on,
+            "AENDT": session.performed_on,
+        }
+        for session in sorted(subject.tace, key=lambda t: t.performed_on)
+    ]
+    return [*summary, *infusions, *sessions]
+
+
+def adtace_records(subject: TrialSubject, ctx: AnalysisContext) -> list[Record]:
+    """Repeat TACE sessions (Y_i) over the follow-up in years (T_i) of domain.md 7.3, one record
+    per randomized subject (no TACE at all: Y_i = 0 with the full follow-up)."""
+    frequency = tace_frequency(subject)
+    return [
+        {
+            **_keys(subject, ctx),
+            **_treatments(subject, ctx),
+            "ITTFL": yes_no(populations(subject, ctx).itt),
+            "PARAMCD": "NTACER",
+            "PARAM": "Number of repeat TACE sessions",
+            "AVAL": float(frequency.repeat_sessions),
+            "FUPYR": frequency.follow_up_years,
+            "STARTDT": randomization_date(subject),
+            "ENDDT": frequency.end,
+        }
     ]
 
 
@@ -308,6 +408,7 @@ ADAM_BUILDERS: dict[str, Callable[[TrialSubject, AnalysisContext], list[Record]]
     "ADLB": adlb_records,
     "ADAE": adae_records,
     "ADEX": adex_records,
+    "ADTACE": adtace_records,
 }
 """Per-subject record builders, keyed by dataset name (the order of domain.md 10.2)."""
 

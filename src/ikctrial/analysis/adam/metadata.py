@@ -1,4 +1,5 @@
-"""Variable metadata of the ikctrial ADaM datasets (domain.md 10.2), as data, and ``conform``.
+"""Variable metadata of the ikctrial ADaM datasets (domain.md 10.2, with the sponsor dataset
+ADTACE), as data, and ``conform``.
 
 One table drives the datasets, the XPT labels and Define-XML: each variable has its ADaM name,
 label (<= 40 characters), type, maximum length, codelist, origin and derivation text citing the
@@ -108,6 +109,14 @@ CODELISTS: dict[str, dict[str, str]] = {
         "ONGOING": "Ongoing",
     },
     "TOXGR": {str(g): f"Grade {g}" for g in range(6)},
+    "LBCAT": {
+        "HEMATOLOGY": "Hematology",
+        "CHEMISTRY": "Chemistry",
+        "COAGULATION": "Coagulation",
+        "TUMOR MARKER": "Tumor marker",
+        "IMMUNE PANEL": "Immune panel (flow cytometry and cytokines)",
+    },
+    "PARAMCD_TACE": {"NTACER": "Number of repeat TACE sessions"},
 }
 """Codelists (code -> decode) referenced by the variables below."""
 
@@ -263,6 +272,15 @@ ADSL = Dataset(
         _v("DTHDT", "Date of Death", "date", core="Perm"),
         _v("DTHFL", "Subject Died", "text", 1, "Perm", codelist="NY"),
         _v("EOSSTT", "End of Study Status", "text", 12, "Perm", codelist="EOSSTT"),
+        _v(
+            "DCSREAS",
+            "Reason for Discontinuation from Study",
+            "text",
+            40,
+            "Perm",
+            derivation="DS withdrawal reason upper-cased (LOST TO FOLLOW-UP), OTHER if none "
+            "given; null unless EOSSTT = DISCONTINUED, for the flow of domain reference 7.7",
+        ),
     ),
 )
 
@@ -424,12 +442,39 @@ ADLB = Dataset(
         *_SUBJECT,
         *_TRT,
         *_PARAM,
+        _v("PARCAT1", "Parameter Category 1", "text", 20, "Perm", codelist="LBCAT"),
         _v("ADT", "Analysis Date", "date", core="Cond"),
-        _v("AVISIT", "Analysis Visit", "text", 40, "Cond"),
+        _v(
+            "AVISIT",
+            "Analysis Visit",
+            "text",
+            40,
+            "Cond",
+            derivation="BASELINE on the baseline record; immune panel: WEEK n (DAY d if not whole "
+            "weeks) of the protocol visit whose window holds ADT - RANDDT, domain reference 7.4",
+        ),
+        _v(
+            "AVISITN",
+            "Analysis Visit (N)",
+            "integer",
+            core="Cond",
+            derivation="Planned study day of AVISIT (RANDDT = day 0; baseline 0), domain "
+            "reference 7.4",
+        ),
         _v("AVAL", "Analysis Value", "float", core="Cond"),
         _v("BASE", "Baseline Value", "float", core="Cond"),
         _v("CHG", "Change from Baseline", "float", core="Cond"),
         _v("ABLFL", "Baseline Record Flag", "text", 1, "Cond", codelist="NY"),
+        _v(
+            "ANL01FL",
+            "Analysis Flag 01",
+            "text",
+            1,
+            "Cond",
+            codelist="NY",
+            derivation="Y on the baseline record and per parameter and AVISIT on the value closest "
+            "to the planned day (earlier on a tie), domain reference 7.4",
+        ),
         _v(
             "ATOXGR",
             "Analysis Toxicity Grade",
@@ -486,17 +531,25 @@ ADEX = Dataset(
     "ADEX",
     "Exposure Analysis Dataset",
     "BASIC DATA STRUCTURE",
-    "One record per subject per parameter",
-    ("STUDYID", "USUBJID", "PARAMCD"),
+    "One record per subject per parameter, per administration for IKCDOSE and TACE",
+    ("STUDYID", "USUBJID", "PARAMCD", "ASTDT"),
     (
         *_SUBJECT,
         *_TRT,
         *_PARAM,
         _v(
+            "EXTRT",
+            "Name of Treatment",
+            "text",
+            8,
+            derivation="IKC for the IKC parameters, TACE for TACE sessions (SDTM EX/PR)",
+        ),
+        _v(
             "AVAL",
             "Analysis Value",
             "float",
-            derivation="Infusions received (count) or total viable cells infused",
+            derivation="Infusions received (count), total viable cells infused, viable cells "
+            "of one infusion (IKCDOSE) or 1 per TACE session",
         ),
         _v("AVALU", "Analysis Value Unit", "text", 20, "Perm"),
         _v("ASTDT", "Analysis Start Date", "date", core="Perm"),
@@ -504,8 +557,54 @@ ADEX = Dataset(
     ),
 )
 
-ADAM_DATASETS: dict[str, Dataset] = {d.name: d for d in (ADSL, ADTTE, ADRS, ADTR, ADLB, ADAE, ADEX)}
-"""The ADaM datasets of domain.md 10.2, keyed by name."""
+ADTACE = Dataset(
+    "ADTACE",
+    "Repeat TACE Frequency Analysis Dataset",
+    "BASIC DATA STRUCTURE",
+    "One record per subject",
+    ("STUDYID", "USUBJID", "PARAMCD"),
+    (
+        *_SUBJECT,
+        *_TRT,
+        _v(
+            "ITTFL",
+            "Intent-To-Treat Population Flag",
+            "text",
+            1,
+            "Cond",
+            "Predecessor",
+            "ADSL.ITTFL",
+            codelist="NY",
+        ),
+        _v("PARAMCD", "Parameter Code", "text", 8, codelist="PARAMCD_TACE"),
+        _v("PARAM", "Parameter", "text", 200),
+        _v(
+            "AVAL",
+            "Analysis Value",
+            "float",
+            derivation="TACE sessions after the first one up to ENDDT (Y_i), domain reference 7.3",
+        ),
+        _v(
+            "FUPYR",
+            "Follow-up (years)",
+            "float",
+            derivation="(ENDDT - STARTDT + 1) / 365.25 (T_i), domain reference 7.3",
+        ),
+        _v("STARTDT", "Start Date of Follow-up", "date", derivation="ADSL.RANDDT"),
+        _v(
+            "ENDDT",
+            "End Date of Follow-up",
+            "date",
+            derivation="END_i: earliest of end of study, death or withdrawal, else the last date "
+            "known alive, domain reference 7.3",
+        ),
+    ),
+)
+
+ADAM_DATASETS: dict[str, Dataset] = {
+    d.name: d for d in (ADSL, ADTTE, ADRS, ADTR, ADLB, ADAE, ADEX, ADTACE)
+}
+"""The ADaM datasets of domain.md 10.2 (ADTACE last, the sponsor's), keyed by name."""
 
 
 def dataset_metadata(name: str) -> Dataset:
