@@ -1,4 +1,5 @@
-"""``ikctrial demo`` as a user runs it: a fresh database, the whole trial, the summary, exit 1.
+"""``ikctrial demo`` as a user runs it: a fresh database, the whole trial, the summary, the report
+and the exports, exit 0.
 
 The command runs in a subprocess (it configures Django itself). The second run of the
 determinism test uses the configured database when ``IKCTRIAL_DATABASE_URL`` names a PostgreSQL
@@ -8,6 +9,7 @@ checks that it gives the same trial as on SQLite.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -87,42 +89,55 @@ def _configured_postgres() -> str | None:
     return url if url.startswith(("postgres://", "postgresql://")) else None
 
 
-def test_demo_runs_the_trial_and_says_the_report_is_not_built(tmp_path: Path) -> None:
-    """Exit 1 naming the database; the summary counts and the audit verdict are printed."""
+def test_demo_runs_the_trial_and_writes_the_report_and_exports(tmp_path: Path) -> None:
+    """Exit 0; the summary and audit verdict are printed; the report (HTML, PDF) and the four
+    exports are written under OUT and recorded as exports with their digests and folder."""
     result = _demo(tmp_path)
-    assert result.returncode == 1, result.stderr
-    database = tmp_path / "ikctrial-demo.sqlite3"
-    message = " ".join(result.stderr.split())
-    assert "the trial report is not built yet" in message
-    assert str(database.resolve()) in message.replace(" ", "") or database.name in message
+    assert result.returncode == 0, result.stderr
     assert "intact" in result.stdout
+    assert f"Report: {tmp_path / 'report.html'}" in result.stdout
     allocation, counts = _sqlite_trial(tmp_path)
     assert len(allocation) == SUBJECTS
-    assert (
-        f"randomized │ {SUBJECTS} (" in " ".join(result.stdout.split())
-        or str(SUBJECTS) in result.stdout
-    )
     assert counts["product_infusion"] > 0
-    assert not list(tmp_path.glob("*.html"))
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>")
+    assert 'id="km-at-risk"' in html
+    assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")
+    expected = {
+        "sdtm": "dm.xpt",
+        "adam": "adsl.xpt",
+        "odm": "clinical.xml",
+        "fhir": "bundle.json",
+    }
+    for export_format, name in expected.items():
+        assert (tmp_path / "exports" / export_format / name).is_file(), export_format
+    with sqlite3.connect(tmp_path / "ikctrial-demo.sqlite3") as connection:
+        recorded = connection.execute(
+            "SELECT export_format, location, files FROM exports_dataexport ORDER BY id"
+        ).fetchall()
+    assert [row[0] for row in recorded] == [*expected, "report"]
+    _, location, files = recorded[-1]
+    assert Path(location) == tmp_path.resolve()
+    assert sorted(entry["name"] for entry in json.loads(files)) == ["report.html", "report.pdf"]
 
 
 def test_same_seed_gives_the_same_trial(tmp_path: Path) -> None:
     """Two runs with one seed: the same allocation and the same counts (SQLite, and PostgreSQL
     when configured)."""
     first = _demo(tmp_path / "first")
-    assert first.returncode == 1, first.stderr
+    assert first.returncode == 0, first.stderr
     postgres = _configured_postgres()
     if postgres is None:
         second = _demo(tmp_path / "second")
-        assert second.returncode == 1, second.stderr
+        assert second.returncode == 0, second.stderr
         again = _sqlite_trial(tmp_path / "second")
     else:
         import psycopg
 
         url = _fresh_postgres(postgres)
         second = _demo(tmp_path / "second", database_url=url)
-        assert second.returncode == 1, second.stderr
-        assert "postgresql database" in " ".join(second.stderr.split())
+        assert second.returncode == 0, second.stderr
+        assert "Trial database: postgresql" in " ".join(second.stdout.split())
         with psycopg.connect(url) as connection:
             again = _trial_in(connection)
     assert again == _sqlite_trial(tmp_path / "first")
@@ -130,7 +145,7 @@ def test_same_seed_gives_the_same_trial(tmp_path: Path) -> None:
 
 def test_a_database_holding_a_trial_is_never_reused(tmp_path: Path) -> None:
     """Given by URL, a database that already holds trial data is refused (exit 2), untouched."""
-    assert _demo(tmp_path).returncode == 1
+    assert _demo(tmp_path).returncode == 0
     before = _sqlite_trial(tmp_path)
     url = f"sqlite:///{(tmp_path / 'ikctrial-demo.sqlite3').resolve()}"
     result = _demo(tmp_path / "again", database_url=url)

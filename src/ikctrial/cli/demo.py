@@ -2,8 +2,9 @@
 
 A fresh database (``OUT/ikctrial-demo.sqlite3``, or the empty database ``IKCTRIAL_DATABASE_URL``
 names), the demo protocol file, sites, staff and the randomization list, then the virtual patients
-day by day through the services (``ikctrial.demo``), with progress bars and a summary. The trial
-report is not built yet: the command says where the trial is and exits 1 (interfaces.md "Demo").
+day by day through the services (``ikctrial.demo``), with progress bars and a summary; then the
+statistician's standard exports (``OUT/exports/<format>/``) and the trial report
+(``OUT/report.html``, ``OUT/report.pdf``), each recorded in the audit trail (interfaces.md "Demo").
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def _require_empty_database() -> None:
         )
 
 
-def _print_summary(summary: dict[str, Any], seconds: float) -> None:
+def _print_summary(summary: dict[str, Any], drive_seconds: float, seconds: float) -> None:
     from rich.table import Table
 
     table = Table(title="Simulated trial", show_header=False)
@@ -68,7 +69,7 @@ def _print_summary(summary: dict[str, Any], seconds: float) -> None:
     audit = summary["audit"]
     verdict = "intact" if audit["ok"] else f"BROKEN at event {audit['first_bad_event']}"
     table.add_row("audit chain", f"{verdict} ({audit['events']} events)")
-    table.add_row("elapsed", f"{seconds:.1f} s")
+    table.add_row("elapsed", f"{seconds:.1f} s (trial {drive_seconds:.1f} s)")
     stdout.print(table)
 
 
@@ -86,7 +87,7 @@ def demo(
     from rich.progress import Progress as Bars
 
     from ikctrial.demo.driver import DemoError
-    from ikctrial.demo.run import Progress, run_demo
+    from ikctrial.demo.run import Progress, run_demo, write_outputs
     from ikctrial.demo.setup import write_demo_protocol
 
     began = time.perf_counter()
@@ -131,10 +132,12 @@ def demo(
             except DemoError as exc:
                 stderr.print(f"[bold red]the simulated trial stopped[/]: {exc}")
                 raise typer.Exit(code=1) from None
-    _print_summary(run.summary, time.perf_counter() - began)
-    stderr.print(
-        f"The simulated trial ran into the {connection.vendor} database at {where}, but the "
-        "trial report is not built yet (it arrives with the trial report issue): "
-        f"no report was written to {out}."
-    )
-    raise typer.Exit(code=1)
+        drive_seconds = time.perf_counter() - began
+        with stderr.status("writing the exports and the report") as status:
+            outputs = write_outputs(run.staff, out, lambda step: status.update(f"writing {step}"))
+    _print_summary(run.summary, drive_seconds, time.perf_counter() - began)
+    stdout.print(f"Trial database: {connection.vendor} {where}")
+    for export_format, files in outputs.exports.items():
+        stdout.print(f"{export_format} export: {files[0].parent}")
+    for path in outputs.report:
+        stdout.print(f"Report: {path}")

@@ -24,7 +24,8 @@ _USER = typer.Option(
 _JSON = typer.Option(False, "--json", help="Print one JSON document.")
 
 
-def _export(export_format: str, out: Path, user: str | None, as_json: bool) -> None:
+def write_export(export_format: str, out: Path, user: str | None, as_json: bool) -> None:
+    """Run ``data_export`` for the command line and print its files (or one JSON document)."""
     from ikctrial.web.bootstrap import django_command
 
     with django_command() as operator:
@@ -55,22 +56,23 @@ def _export(export_format: str, out: Path, user: str | None, as_json: bool) -> N
 def sdtm(out: Path = _OUT, user: str | None = _USER, as_json: bool = _JSON) -> None:
     """SDTM: trial design (TS, TA, TE, TV, TI) and DM, DS, IE, EX, PR, AE, LB, VS, CM, SV, TU,
     TR, RS as SAS XPORT v5 files."""
-    _export("sdtm", out, user, as_json)
+    write_export("sdtm", out, user, as_json)
 
 
 @app.command("adam")
 def adam(out: Path = _OUT, user: str | None = _USER, as_json: bool = _JSON) -> None:
-    """ADaM: ADSL, ADTTE, ADRS, ADTR, ADLB, ADAE, ADEX as SAS XPORT v5 files and define.xml."""
-    _export("adam", out, user, as_json)
+    """ADaM: ADSL, ADTTE, ADRS, ADTR, ADLB, ADAE, ADEX, ADTACE as SAS XPORT v5 files and
+    define.xml."""
+    write_export("adam", out, user, as_json)
 
 
 @app.command("odm")
 def odm(out: Path = _OUT, user: str | None = _USER, as_json: bool = _JSON) -> None:
     """CDISC ODM 1.3.2: study metadata and clinical data with audit records."""
-    _export("odm", out, user, as_json)
+    write_export("odm", out, user, as_json)
 
 
 @app.command("fhir")
 def fhir(out: Path = _OUT, user: str | None = _USER, as_json: bool = _JSON) -> None:
     """FHIR R5 bundle: ResearchStudy, ResearchSubject, Patient, tumor-size Observations."""
-    _export("fhir", out, user, as_json)
+    write_export("fhir", out, user, as_json)

@@ -59,6 +59,7 @@ GROUP_HELP: dict[str, str] = {
 COMMANDS: list[tuple[str, str, str]] = [
     ("demo", "ikctrial.cli.demo", "demo"),
     ("serve", "ikctrial.cli.serve", "serve"),
+    ("report", "ikctrial.cli.report", "report"),
 ]
 
 

@@ -10,11 +10,12 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ikctrial.demo.driver import DriveResult, TrialDriver, ensure_in_the_past, plan_span
-from ikctrial.demo.setup import DemoStaff, demo_settings, set_up_trial
+from ikctrial.demo.setup import SERVICE_SOURCE, DemoStaff, demo_settings, set_up_trial
 from ikctrial.design.virtual_trial import VirtualTrial, VirtualTrialScenario, virtual_trial
 
 START_DATE = dt.date(2023, 1, 2)
@@ -117,3 +118,39 @@ def trial_summary(drive: DriveResult) -> dict[str, Any]:
         "adverse_events": AdverseEvent.objects.count(),
         "audit": chain.as_dict(),
     }
+
+
+EXPORT_FORMATS = ("sdtm", "adam", "odm", "fhir")
+"""The standard exports the demo writes beside the report, each into ``exports/<format>/``."""
+
+
+@dataclass(frozen=True)
+class DemoOutputs:
+    """Where the demo wrote the report and the exports."""
+
+    report: list[Path]
+    exports: dict[str, list[Path]]
+
+
+def write_outputs(
+    staff: DemoStaff, out: Path, on_step: Callable[[str], None] = _ignore
+) -> DemoOutputs:
+    """The statistician's exports and trial report of the finished trial, recorded in the audit
+    trail like any other (``data_export``); ``on_step`` hears each before it is written."""
+    from ikctrial.web.exports.services import data_export
+
+    statistician = staff.study["statistician"]
+    exports = {}
+    for export_format in EXPORT_FORMATS:
+        on_step(export_format)
+        exports[export_format] = data_export(
+            actor=statistician,
+            export_format=export_format,
+            folder=out / "exports" / export_format,
+            source=SERVICE_SOURCE,
+        ).files
+    on_step("report")
+    report = data_export(
+        actor=statistician, export_format="report", folder=out, source=SERVICE_SOURCE
+    )
+    return DemoOutputs(report.files, exports)

@@ -30,7 +30,9 @@ SITES: tuple[tuple[str, str], ...] = (
 SITE_ROLES = ("investigator", "coordinator", "pharmacist")
 """Staff of every site: screening, consent, randomization, CRFs and the bedside pair."""
 STUDY_ROLES = ("cell_lab", "qa", "data_manager", "statistician")
-"""Study-wide staff (the cell lab and QA serve every site; the statistician sees no subject)."""
+"""Study-wide staff, members of every site: the cell lab and QA serve them all, the data manager
+reviews them, and the statistician exports and reports their randomized subjects (the role reads
+no subject page)."""
 SERVICE_SOURCE = "cli"
 
 
@@ -104,7 +106,7 @@ def set_up_trial(*, operator: str, subjects: int, seed: int) -> DemoStaff:
             actor=operator,
             username=f"study-{role.replace('_', '-')}",
             role=role,
-            site_codes=[] if role == "statistician" else staff.site_codes,
+            site_codes=staff.site_codes,
             password=staff.password,
             source=SERVICE_SOURCE,
         )

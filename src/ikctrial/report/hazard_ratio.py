@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ikctrial.errors import InputError
 from ikctrial.stats.cox import CoxPH, CoxSeparationWarning, Ties
 
 _EXPERIMENTAL = "_experimental_arm"
@@ -78,6 +79,11 @@ def arm_hazard_ratio(
         return _not_estimable(experimental, reference, n, events, level, reason)
     if sum(events.values()) == 0:
         return _not_estimable(experimental, reference, n, events, level, "no events")
+    without = [a for a in (experimental, reference) if events[a] == 0]
+    if without:  # all events in one arm: infinite estimate, even where the engine does not warn
+        return _not_estimable(
+            experimental, reference, n, events, level, f"no events in {without[0]}"
+        )
     frame = rows.assign(**{_EXPERIMENTAL: (rows[arm] == experimental).astype(np.float64)})
     with warnings.catch_warnings():
         warnings.simplefilter("error", CoxSeparationWarning)
@@ -86,9 +92,10 @@ def arm_hazard_ratio(
                 frame, time=time, censor=censor, covariates=[_EXPERIMENTAL], strata=strata
             )
         except CoxSeparationWarning:
-            without = [a for a in (experimental, reference) if events[a] == 0]
-            reason = f"no events in {without[0]}" if without else "separation (infinite estimate)"
+            reason = "separation (infinite estimate)"
             return _not_estimable(experimental, reference, n, events, level, reason)
+        except InputError as error:  # the engine's own "not estimable", e.g. no contrast at risk
+            return _not_estimable(experimental, reference, n, events, level, error.problem)
     result = fit.result_
     lower, upper = result.hr_ci
     return ArmHazardRatio(

@@ -11,12 +11,15 @@
 - ``IKCTRIAL_DEBUG``: ``1``/``true`` for development.
 - ``IKCTRIAL_STATIC_ROOT``: where ``collectstatic`` writes, if used (static files are served from
   the apps by WhiteNoise without it).
+- ``IKCTRIAL_REPORT_DIR``: where report cuts made on the web pages are written (default
+  ``ikctrial-reports`` in the working directory).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from pathlib import Path
 
 from ikctrial.web.database import database_from_url
 
@@ -54,6 +57,7 @@ INSTALLED_APPS = [
     "ikctrial.web.central_review",
     "ikctrial.web.product",
     "ikctrial.web.exports",
+    "ikctrial.web.reports",
     "ikctrial.web.pages",
 ]
 
@@ -118,6 +122,9 @@ STATIC_URL = "static/"
 # straight from the apps' static folders (the finders): no ``collectstatic`` step, no web server in
 # front needed. ``collectstatic`` still works (into STATIC_ROOT) for a deployment that wants it.
 STATIC_ROOT = os.environ.get("IKCTRIAL_STATIC_ROOT") or None
+
+IKCTRIAL_REPORT_DIR = Path(os.environ.get("IKCTRIAL_REPORT_DIR") or Path.cwd() / "ikctrial-reports")
+"""Where report cuts made from the web pages are written, one folder per cut."""
 WHITENOISE_USE_FINDERS = True
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -12,5 +12,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", edc_admin_site.urls),
     path("", include("ikctrial.web.product.urls")),
+    path("", include("ikctrial.web.reports.urls")),
     path("", include("ikctrial.web.pages.urls")),
 ]

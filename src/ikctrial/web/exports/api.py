@@ -1,5 +1,6 @@
-"""API of the standard exports: ``POST /exports/{format}`` answers a zip of the files, streamed
-from disk; ``GET /exports`` lists the exports made. Both need ``data.export``."""
+"""API of the standard exports and the trial report: ``POST /exports/{format}`` answers a zip of
+the files, streamed from disk; ``GET /exports`` lists the exports made. Both need
+``data.export``."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ router = Router(tags=["exports"])
 @router.post(
     "/exports/{export_format}",
     response={200: None},
-    summary="Export SDTM, ADaM, ODM or FHIR (a zip download)",
+    summary="Export SDTM, ADaM, ODM, FHIR or the trial report (a zip download)",
 )
 def export_create(request: HttpRequest, export_format: str) -> FileResponse:
     """Write the export (recorded in the audit trail) and answer its files as one zip."""

@@ -14,19 +14,23 @@ from ikctrial.web.audit.models import AuditedModel
 
 
 class DataExport(AuditedModel):
-    """An export of the trial data in one standard format (domain.md 10)."""
+    """An export of the trial data in one standard format (domain.md 10), or a trial report."""
 
     class Format(models.TextChoices):
         SDTM = "sdtm"
         ADAM = "adam"
         ODM = "odm"
         FHIR = "fhir"
+        REPORT = "report"
 
     export_format = models.CharField(max_length=8, choices=Format.choices)
     requested_by = models.CharField(max_length=150)
     created_at = models.DateTimeField(default=timezone.now)
     subjects = models.PositiveIntegerField(help_text="Subjects exported.")
     files = models.JSONField(help_text="[{name, bytes, sha256}] of the files written.")
+    location = models.CharField(
+        max_length=1024, blank=True, help_text="The folder the files were written into."
+    )
     protocol_nct_id = models.CharField(max_length=16)
     protocol_version = models.CharField(max_length=32)
 

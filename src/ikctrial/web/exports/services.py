@@ -8,14 +8,14 @@ hash-chained trail) with each file's size and SHA-256. Bad data (a response afte
 XPT v5 cannot hold) is an ``InputError`` naming the subject and the field; nothing is left then.
 
 Formats (domain.md 10): ``sdtm`` (TS, TA, TE, TV, TI and DM ... RS as XPT v5), ``adam`` (ADSL
-... ADEX as XPT v5 and ``define.xml``), ``odm`` (``metadata.xml``: study metadata; ``clinical.xml``:
-every case report form record with its last audit record) and ``fhir`` (``bundle.json``: R5
-ResearchStudy, ResearchSubject, Patient, tumor-size Observations).
+... ADEX and the sponsor's ADTACE as XPT v5 and ``define.xml``), ``odm`` (``metadata.xml``: study
+metadata; ``clinical.xml``: every case report form record with its last audit record), ``fhir``
+(``bundle.json``: R5 ResearchStudy, ResearchSubject, Patient, tumor-size Observations) and
+``report`` (the trial report, ``report.html`` and ``report.pdf``: ``web.reports.services``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -42,6 +42,7 @@ from ikctrial.analysis.exports import (
     write_sdtm,
 )
 from ikctrial.analysis.fhir import StudySubject, TumorSize
+from ikctrial.analysis.files import file_sha256
 from ikctrial.analysis.records import TrialSubject, check_subject
 from ikctrial.analysis.writers import write_xml
 from ikctrial.errors import InputError
@@ -245,18 +246,19 @@ def _odm(
     return [metadata, clinical], count
 
 
+def _report(
+    protocol: Protocol, ctx: AnalysisContext, actor: Actor, folder: Path, created: datetime
+) -> tuple[list[Path], int]:
+    """The trial report (imported on use: matplotlib and WeasyPrint load only for a report)."""
+    from ikctrial.web.reports.services import report_files
+
+    return report_files(protocol, ctx, actor, folder, created)
+
+
 _WRITERS: dict[
     str,
     Callable[[Protocol, AnalysisContext, Actor, Path, datetime], tuple[list[Path], int]],
-] = {"sdtm": _sdtm, "adam": _adam, "odm": _odm, "fhir": _fhir}
-
-
-def _digest(path: Path) -> str:
-    sha = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            sha.update(block)
-    return sha.hexdigest()
+] = {"sdtm": _sdtm, "adam": _adam, "odm": _odm, "fhir": _fhir, "report": _report}
 
 
 def data_export(
@@ -275,7 +277,7 @@ def data_export(
             protocol, analysis_context(protocol), actor, staging, created
         )
         files = [
-            {"name": path.name, "bytes": path.stat().st_size, "sha256": _digest(path)}
+            {"name": path.name, "bytes": path.stat().st_size, "sha256": file_sha256(path)}
             for path in written
         ]
         with transaction.atomic(), audit_context(actor=actor, source=source):
@@ -285,6 +287,7 @@ def data_export(
                 created_at=created,
                 subjects=count,
                 files=files,
+                location=str(folder.resolve()),
                 protocol_nct_id=protocol.nct_id,
                 protocol_version=protocol.version,
             )

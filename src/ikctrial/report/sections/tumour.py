@@ -1,0 +1,105 @@
+"""The tumour-size sections (domain.md 7.2): waterfall plots of the best percentage change and
+spider plots of the change over time, each for RECIST 1.1 (ADTR ``SUMDIAM``) and mRECIST
+(``VSUMDIAM``), ITT by randomized arm, annotated from ADRS."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ikctrial.errors import InputError
+from ikctrial.report.document import Section, figure, not_estimable, note
+from ikctrial.report.figures.spider import spider_figure
+from ikctrial.report.figures.style import require
+from ikctrial.report.figures.tumour_size import PARAMETERS
+from ikctrial.report.figures.waterfall import best_changes, waterfall_figure
+from ikctrial.report.sections.data import AnalysisData
+
+
+def _records(data: AnalysisData, paramcd: str) -> pd.DataFrame:
+    """ITT ADTR records of one tumour-size parameter; an InputError when there are none."""
+    adtr = data.itt_records("ADTR")
+    if "PARAMCD" not in adtr.columns or not (adtr["PARAMCD"] == paramcd).any():
+        raise InputError("ADTR.PARAMCD", f"no {paramcd} records (no tumour measurement yet)")
+    return adtr
+
+
+def waterfall_section(data: AnalysisData) -> Section:
+    """One waterfall per criterion, bars coloured by best overall response."""
+    title = "Best change in tumour size (waterfall plots)"
+    parts = []
+    for paramcd, parameter in PARAMETERS.items():
+        try:
+            adtr = _records(data, paramcd)
+            if best_changes(adtr, paramcd).empty:
+                raise InputError(
+                    "ADTR.ANL01FL",
+                    "no patient has a baseline and a post-baseline complete assessment",
+                )
+            plot = waterfall_figure(
+                adtr,
+                paramcd=paramcd,
+                colour_by="BOR",
+                adrs=data.itt_records("ADRS"),
+                adsl=data.adsl_itt,
+            )
+        except InputError as error:
+            parts.append(not_estimable(f"Waterfall plot ({parameter.title})", str(error)))
+            continue
+        parts.append(
+            figure(
+                plot.figure,
+                title=(
+                    f"Best percentage change from baseline in the {parameter.quantity}, "
+                    f"{parameter.title}, one bar per patient (n = {len(plot.bars)}), coloured by "
+                    "best overall response, reference lines at +20% and −30%"
+                ),
+                caption=(
+                    "Sorted from the largest increase to the largest decrease (ITT); patients "
+                    "without a post-baseline complete assessment are counted under the axis."
+                ),
+            )
+        )
+    parts.append(
+        note(
+            "Best change: ADTR ANL01FL (the minimum post-baseline change up to the first "
+            "progression). ADaM does not record whether a progression came from a new lesion or "
+            "non-target progression, so no bar carries that mark."
+        )
+    )
+    return Section("waterfall", title, "".join(parts))
+
+
+def spider_section(data: AnalysisData) -> Section:
+    """Spider plots (percentage change against weeks since randomization, panel per arm)."""
+    title = "Tumour size over time (spider plots)"
+    parts = []
+    for paramcd, parameter in PARAMETERS.items():
+        try:
+            adtr = data.with_adsl(_records(data, paramcd), ["RANDDT"])
+            require(adtr, ["ABLFL", "PCHG"], "ADTR")
+            post = adtr[(adtr["PARAMCD"] == paramcd) & (adtr["ABLFL"] != "Y")]
+            if post["PCHG"].isna().all():  # spider_figure cannot draw zero points
+                raise InputError("ADTR.PCHG", "no post-baseline complete assessment yet")
+            plot = spider_figure(
+                adtr,
+                paramcd=paramcd,
+                arm="TRTP",
+                arm_order=list(data.arms),
+                adrs=data.itt_records("ADRS"),
+            )
+        except InputError as error:
+            parts.append(not_estimable(f"Spider plot ({parameter.title})", str(error)))
+            continue
+        parts.append(
+            figure(
+                plot.figure,
+                title=(
+                    f"Percentage change from baseline in the {parameter.quantity}, "
+                    f"{parameter.title}, against weeks since randomization, one line per patient "
+                    f"({plot.points['USUBJID'].nunique()} patients), one panel per arm, "
+                    "progression marked X"
+                ),
+                caption="Reference lines at +20% (progression) and −30% (partial response).",
+            )
+        )
+    return Section("spider", title, "".join(parts))
