@@ -1,7 +1,7 @@
 """EDC write load: 32 clients doing audited CRF saves over HTTP vs pgbench on the same server.
 
-Usage: .venv/bin/python bench/edc_load.py [--clients 32] [--seconds 15] [--workers 4]
-       [--threads 1] [--server postgresql://postgres@127.0.0.1:5432]
+Usage: .venv/bin/python bench/edc_load.py [--clients 32] [--seconds 15] [--warmup 3]
+       [--workers 4] [--threads 1] [--server postgresql://postgres@127.0.0.1:5432]
 
 What runs, all in this one invocation against the one PostgreSQL server:
 
@@ -10,20 +10,25 @@ What runs, all in this one invocation against the one PostgreSQL server:
 2. A scratch ikctrial database (``ikctrial db migrate``, a site, a coordinator and a token through
    the CLI), then ``ikctrial serve`` (gunicorn, ``--workers`` sync workers) and, through the API,
    one screened and consented subject per client with one vital-signs CRF record. Each client
-   repeatedly corrects its record (``PUT /api/v1/subjects/{id}/crf/vital_signs/{record}``: a
+   repeatedly corrects its own record (``PUT /api/v1/subjects/{id}/crf/vital_signs/{record}``: a
    changed blood pressure and a reason for the change): one audited transaction that locks the
    subject (site-scoped), checks that its casebook is open and the date follows consent, validates
    and updates the record, appends one hash-chained audit event with the old and new values, and
-   runs the form's edit checks.
+   runs the form's edit checks. The clients are wrk (``-t CLIENTS -c CLIENTS``: one thread and one
+   connection per client, closed loop) with a Lua script generated here: a short warm-up run
+   (``--warmup`` seconds, not counted), then the measured run. wrk is a C client like pgbench, so
+   on a small machine the load generator takes little of the CPU the server needs (a Python client
+   cost about 0.8 ms of CPU per request, out of the same cores as gunicorn and PostgreSQL).
 3. In-process: saves replayed through the same Django stack (Django's test client, same
    settings), one with every statement captured (transaction control and the token lookup
    included), then the CPU time per save of that one Python process.
 
 Printed: saves/s, p50/p95/p99 latency, statements and in-process CPU per save, pgbench tps, and the
-ratio (target: saves/s >= 10% of pgbench tps with p99 < 100 ms). The machine (CPU count, load) is
-printed too: on a shared 2-core machine the client threads, gunicorn workers and PostgreSQL share
-the same cores. With closed-loop clients the mean latency is clients / throughput (Little's law):
-32 clients under 100 ms at p99 need well over 320 saves/s.
+ratio (target: saves/s >= 10% of pgbench tps with p99 < 100 ms). The machine (CPU count, load) and
+the load client's own CPU per request are printed too: on a shared 2-core machine wrk, the gunicorn
+workers and PostgreSQL share the same cores. A save that gets an HTTP status > 399 or a socket error
+or timeout counts as failed. With closed-loop clients the mean latency is clients / throughput
+(Little's law): 32 clients under 100 ms at p99 need well over 320 saves/s.
 Scratch databases are dropped at the end. Loopback only.
 """
 
@@ -34,19 +39,22 @@ import copy
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import threading
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from string import Template
 from typing import Any
+from urllib.parse import urlsplit
 
-import numpy as np
 import psycopg
 import requests
 from rich.console import Console
@@ -212,36 +220,124 @@ def server(env: dict[str, str], workers: int, threads: int) -> Iterator[str]:
         process.wait(timeout=30)
 
 
-def load(
-    base: str, token: str, records: list[str], seconds: float, warmup: float
-) -> tuple[list[float], int]:
-    """Closed-loop clients (one per record); latencies (s) of saves finished after the warmup."""
-    start = time.monotonic()
-    stop_at = start + warmup + seconds
-    latencies: list[list[float]] = [[] for _ in records]
-    errors = [0] * len(records)
+def correction_format() -> str:
+    """``correction(version)`` as JSON with printf slots for (systolic, version): the Lua script
+    fills them with ``string.format``, so wrk sends exactly the bodies this module defines."""
+    sample = 1_000_003  # a version whose digits cannot be mistaken for its systolic value
+    text = json.dumps(correction(sample)).replace("%", "%%")
+    text = text.replace(f'"systolic_mmhg": {100 + sample % 150}', '"systolic_mmhg": %d')
+    text = text.replace(f"({sample})", "(%d)")
+    for version in (1, 149, 150, 12_345):
+        if text % (100 + version % 150, version) != json.dumps(correction(version)):
+            raise SystemExit(f"cannot build the Lua body format from correction(): {text}")
+    return text
 
-    def client(index: int) -> None:
-        session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {token}"
-        version = 0
-        while time.monotonic() < stop_at:
-            version += 1
-            body = correction(version)
-            began = time.monotonic()
-            response = session.put(f"{base}{records[index]}", json=body)
-            finished = time.monotonic()
-            if response.status_code != 200:
-                errors[index] += 1
-            elif began >= start + warmup:
-                latencies[index].append(finished - began)
 
-    pool = [threading.Thread(target=client, args=(i,)) for i in range(len(records))]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
-    return [value for values in latencies for value in values], sum(errors)
+# wrk's Lua script: $-placeholders are filled in from Python (string.Template, so Lua's braces
+# stay as they are). setup() runs once per wrk thread in the main Lua state and gives the thread
+# its record and its last version; request() runs in the thread's own state; done() runs in the
+# main state after the run and prints one JSON line (times in microseconds).
+WRK_SCRIPT = Template("""\
+local paths = {$paths}
+local starts = {$starts}
+local body = $body
+local headers = {["Authorization"] = $authorization, ["Content-Type"] = "application/json"}
+local threads = {}
+
+function setup(thread)
+  local index = #threads + 1
+  thread:set("path", paths[index])
+  thread:set("version", starts[index])
+  threads[index] = thread
+end
+
+function request()
+  version = version + 1
+  return wrk.format("PUT", path, headers, body:format(100 + version % 150, version))
+end
+
+function done(summary, latency, requests)
+  local versions = {}
+  for index, thread in ipairs(threads) do
+    versions[index] = thread:get("version")
+  end
+  local errors = summary.errors
+  print(string.format(
+    '{"requests": %d, "duration_us": %d, "errors": {"connect": %d, "read": %d, "write": %d, '
+      .. '"status": %d, "timeout": %d}, "latency_us": {"p50": %d, "p95": %d, "p99": %d, '
+      .. '"mean": %.1f}, "versions": [%s]}',
+    summary.requests, summary.duration, errors.connect, errors.read, errors.write,
+    errors.status, errors.timeout, latency:percentile(50), latency:percentile(95),
+    latency:percentile(99), latency.mean, table.concat(versions, ", ")))
+end
+""")
+
+
+@dataclass
+class Run:
+    """One wrk run, from its ``done()`` line: counts, times in seconds, and the client's CPU."""
+
+    requests: int
+    duration: float
+    errors: dict[str, int]
+    latency: dict[str, float]
+    versions: list[int]
+    client_cpu: float
+
+    @property
+    def failed(self) -> int:
+        """Failed saves: HTTP status > 399, and connect, read, write and timeout errors."""
+        return sum(self.errors.values())
+
+    @property
+    def saves(self) -> int:
+        """Successful saves: completed responses less those with a status > 399 or timed out."""
+        return max(0, self.requests - self.errors["status"] - self.errors["timeout"])
+
+
+def wrk_run(
+    wrk: str, base: str, token: str, records: list[str], starts: list[int], seconds: int
+) -> Run:
+    """Run wrk for ``seconds``, one thread and connection per record, versions after ``starts``."""
+    origin = urlsplit(base)
+    script = WRK_SCRIPT.substitute(
+        paths=", ".join(json.dumps(f"{origin.path}{record}") for record in records),
+        starts=", ".join(str(start) for start in starts),
+        body=json.dumps(correction_format()),
+        authorization=json.dumps(f"Bearer {token}"),
+    )
+    clients = str(len(records))
+    url = f"{origin.scheme}://{origin.netloc}/"
+    with tempfile.TemporaryDirectory(prefix="edc_load_") as directory:
+        path = Path(directory) / "corrections.lua"
+        path.write_text(script)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        result = subprocess.run(
+            [wrk, "-t", clients, "-c", clients, "-d", f"{seconds}s", "-s", str(path), url],
+            capture_output=True,
+            text=True,
+        )
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    lines = [line for line in result.stdout.splitlines() if line.startswith('{"requests"')]
+    if result.returncode != 0 or not lines:
+        raise SystemExit(f"wrk failed:\n{result.stdout}{result.stderr}")
+    report = json.loads(lines[-1])
+    return Run(
+        requests=report["requests"],
+        duration=report["duration_us"] / 1e6,
+        errors=report["errors"],
+        latency={key: value / 1000 for key, value in report["latency_us"].items()},
+        versions=report["versions"],
+        client_cpu=(after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
+    )
+
+
+def load(wrk: str, base: str, token: str, records: list[str], seconds: int, warmup: int) -> Run:
+    """The warm-up run (not counted, skipped if 0 s), then the measured run, versions continued."""
+    starts = [0] * len(records)
+    if warmup > 0:
+        starts = wrk_run(wrk, base, token, records, starts, warmup).versions
+    return wrk_run(wrk, base, token, records, starts, seconds)
 
 
 IN_PROCESS_SNIPPET = """
@@ -292,16 +388,19 @@ def main() -> None:
     """Run pgbench and the EDC load in one go and print the comparison."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--seconds", type=float, default=15.0)
-    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--seconds", type=int, default=15, help="whole seconds (pgbench, wrk)")
+    parser.add_argument("--warmup", type=int, default=3, help="wrk warm-up seconds, 0 for none")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=1, help="threads per worker")
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
     args = parser.parse_args()
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("wrk not found (Debian: apt-get install wrk)")
 
     console.print(f"pgbench TPC-B-like: {args.clients} clients, {args.seconds:.0f} s ...")
     with scratch_database(args.server, "ikctrial_bench_pgbench") as url:
-        tps = pgbench_tps(url, args.clients, int(args.seconds))
+        tps = pgbench_tps(url, args.clients, args.seconds)
 
     with scratch_database(args.server, "ikctrial_bench_edc") as url:
         env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
@@ -314,14 +413,15 @@ def main() -> None:
             headers = {"Authorization": f"Bearer {token}"}
             records = [crf_record(base, headers, index) for index in range(args.clients + 1)]
             console.print(f"EDC: {args.clients} clients saving CRFs for {args.seconds:.0f} s ...")
-            latencies, errors = load(base, token, records[:-1], args.seconds, args.warmup)
+            run = load(wrk, base, token, records[:-1], args.seconds, args.warmup)
         statements, cpu_seconds = in_process_save(env, token, records[-1])
         with psycopg.connect(url) as db:
             (events,) = db.execute("SELECT count(*) FROM audit_auditevent").fetchone() or (0,)
         verdict = json.loads(cli(env, "audit", "verify", "--json"))
 
-    saves_per_second = len(latencies) / args.seconds
-    p50, p95, p99 = (float(v) * 1000 for v in np.percentile(latencies, [50, 95, 99]))
+    saves_per_second = run.saves / run.duration
+    p50, p95, p99 = (run.latency[key] for key in ("p50", "p95", "p99"))
+    client_cpu = run.client_cpu * 1000 / max(run.requests, 1)
     pooling = "psycopg pool" if args.threads > 1 else "one persistent connection each"
     table = Table(title=f"EDC audited CRF saves vs pgbench ({args.clients} clients, same server)")
     for column in ("measure", "value"):
@@ -329,13 +429,14 @@ def main() -> None:
     rows = [
         ("machine", f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"),
         ("server", f"ikctrial serve: {args.workers} workers x {args.threads} threads, {pooling}"),
+        ("load client", f"wrk, one connection per client, {client_cpu:.2f} ms CPU per request"),
         ("pgbench TPC-B-like tps", f"{tps:.0f}"),
         ("EDC saves/s", f"{saves_per_second:.1f}"),
         ("EDC / pgbench", f"{saves_per_second / tps:.1%} (target >= 10%)"),
         ("latency p50 / p95 / p99", f"{p50:.0f} / {p95:.0f} / {p99:.0f} ms (target p99 < 100)"),
         ("SQL statements per save", str(statements)),
         ("in-process CPU per save", f"{cpu_seconds * 1000:.1f} ms (Django stack, one process)"),
-        ("failed saves", str(errors)),
+        ("failed saves", str(run.failed)),
         ("audit events written / chain", f"{events} / {'intact' if verdict['ok'] else 'BROKEN'}"),
     ]
     for row in rows:

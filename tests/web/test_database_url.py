@@ -47,10 +47,30 @@ def test_postgresql_url_and_pool() -> None:
 
 
 @pytest.mark.parametrize(
+    ("query", "binding", "threshold"),
+    [
+        ("", True, 5),
+        ("?prepare_threshold=2", True, 2),
+        ("?server_side_binding=false&prepare_threshold=none", False, None),
+        ("?server_side_binding=TRUE&sslmode=require", True, 5),
+    ],
+)
+def test_postgresql_prepares_repeated_statements(
+    query: str, binding: bool, threshold: int | None
+) -> None:
+    """Server-side binding and prepared statements by default; the URL's query may turn them off."""
+    options = database_from_url(f"postgresql://postgres@127.0.0.1:5432/trial{query}")["OPTIONS"]
+    assert options["server_side_binding"] is binding
+    assert options["prepare_threshold"] == threshold
+    assert options.get("sslmode", "require") == "require"
+
+
+@pytest.mark.parametrize(
     ("url", "problem"),
     [
         ("mysql://u@h/db", "the scheme must be"),
         ("postgresql://u@h:5432/", "database name is missing"),
+        ("postgresql://u@h:5432/db?prepare_threshold=often", "expected a number"),
         ("sqlite://host/x.sqlite3", "expected sqlite:///path.sqlite3"),
     ],
 )

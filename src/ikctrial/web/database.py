@@ -4,6 +4,12 @@
 ``postgresql://user:password@host:port/dbname``. SQLite runs its transactions in IMMEDIATE mode so a
 writer takes the database lock when its transaction begins: two writers never read the same state
 and then both write (randomization, screening numbers and the audit chain rely on it).
+
+On PostgreSQL, parameters are bound on the server and a statement run ``prepare_threshold`` times on
+a connection is prepared there, so the few statements every API write repeats are parsed and
+planned once per connection, not at every request (``bench/edc_load.py``: the server's CPU per save
+halves). The URL's query string may override both (``?server_side_binding=false`` for a
+transaction-pooling proxy such as PgBouncer, which cannot keep prepared statements).
 """
 
 from __future__ import annotations
@@ -16,6 +22,9 @@ from ikctrial.errors import InputError
 
 DEFAULT_SQLITE_FILE = "ikctrial.sqlite3"
 SQLITE_TIMEOUT_SECONDS = 30
+PREPARE_THRESHOLD = 5
+"""Executions of one statement on a connection before PostgreSQL prepares it (psycopg's default)."""
+_TRUE = frozenset({"1", "true", "yes", "on"})
 
 
 def database_from_url(url: str | None, *, pool: bool = False) -> dict[str, Any]:
@@ -34,7 +43,7 @@ def database_from_url(url: str | None, *, pool: bool = False) -> dict[str, Any]:
         name = unquote(parts.path.lstrip("/"))
         if not name:
             raise InputError("IKCTRIAL_DATABASE_URL", f"{url!r}: the database name is missing")
-        options: dict[str, Any] = dict(parse_qsl(parts.query))
+        options = _postgresql_options(dict(parse_qsl(parts.query)))
         if pool:
             options["pool"] = True
         return {
@@ -51,6 +60,24 @@ def database_from_url(url: str | None, *, pool: bool = False) -> dict[str, Any]:
     raise InputError(
         "IKCTRIAL_DATABASE_URL", f"{url!r}: the scheme must be sqlite:// or postgresql://"
     )
+
+
+def _postgresql_options(query: dict[str, str]) -> dict[str, Any]:
+    """Connection options from the URL's query string, with server-side binding by default."""
+    options: dict[str, Any] = dict(query)
+    binding = options.pop("server_side_binding", "true")
+    options["server_side_binding"] = binding.strip().lower() in _TRUE
+    threshold = options.pop("prepare_threshold", str(PREPARE_THRESHOLD)).strip()
+    if threshold.lower() in {"", "none"}:
+        options["prepare_threshold"] = None
+    else:
+        try:
+            options["prepare_threshold"] = int(threshold)
+        except ValueError:
+            raise InputError(
+                "IKCTRIAL_DATABASE_URL", f"prepare_threshold={threshold!r}: expected a number"
+            ) from None
+    return options
 
 
 def _sqlite(path: str) -> dict[str, Any]:

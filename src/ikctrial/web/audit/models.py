@@ -11,6 +11,7 @@ reason is refused with ``ReasonRequiredError``. Operations whose effect the trai
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from contextlib import suppress
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, ClassVar
@@ -108,6 +109,14 @@ def _row_values(model: type[models.Model], row: dict[str, Any]) -> dict[str, Any
     return {f.name: _stored_value(f, row[f.attname]) for f in model._meta.concrete_fields}
 
 
+def remember_locked(
+    using: str, model: type[models.Model], instances: Iterable[models.Model]
+) -> None:
+    """Remember whole records of ``model`` just read under a row lock (see ``locked_rows``)."""
+    rows = ((str(obj.pk), _field_values(model, obj)) for obj in instances)
+    locked_rows.remember(using, _label(model), rows)
+
+
 def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     return {name: [before[name], after[name]] for name in after if before.get(name) != after[name]}
 
@@ -143,9 +152,7 @@ class AuditedQuerySet(models.QuerySet):  # type: ignore[misc]
         fetched = self._result_cache is None
         super()._fetch_all()
         if fetched and self._locks_whole_records():
-            label = _label(self.model)
-            rows = ((str(obj.pk), _field_values(self.model, obj)) for obj in self._result_cache)
-            locked_rows.remember(self.db, label, rows)
+            remember_locked(self.db, self.model, self._result_cache)
 
     def _locks_whole_records(self) -> bool:
         """Whether this read returns whole records of the model under a row lock."""

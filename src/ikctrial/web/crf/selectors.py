@@ -9,14 +9,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import models
-from django.db.models import OuterRef, Subquery
+from django.db import models, router
 from django.utils import timezone
 
 from ikctrial.clinical.visit_schedule import VisitRow, visit_calendar
+from ikctrial.web import rows
 from ikctrial.web.consent.models import Consent
 from ikctrial.web.crf.models import (
     AdverseEvent,
@@ -33,10 +34,12 @@ from ikctrial.web.crf.models import (
 )
 from ikctrial.web.errors import ConflictError, NotFoundError
 from ikctrial.web.protocol import current_protocol
+from ikctrial.web.randomization.models import Randomization
 from ikctrial.web.sites.permissions import Action
 from ikctrial.web.sites.selectors import Actor, authorize
 from ikctrial.web.subjects.models import Subject
 from ikctrial.web.subjects.selectors import subject_for_user, subjects_for_user
+from ikctrial.web.validation import MAX_ID
 
 FORM_MODELS: dict[str, type[models.Model]] = {
     "visit": Visit,
@@ -65,19 +68,34 @@ class SubjectDates:
     zone: ZoneInfo
 
 
+@lru_cache(maxsize=8)
+def _dates_sql(using: str) -> str:
+    """First consent date, randomization time and arm of one subject, in one statement."""
+    signed_on = rows.column(Consent, "signed_on", using)
+    consent = (
+        f"SELECT {signed_on} FROM {rows.table(Consent, using)} "
+        f"WHERE {rows.column(Consent, 'subject', using)} = %s ORDER BY {signed_on} LIMIT 1"
+    )
+    randomization = (
+        f"SELECT {{}} FROM {rows.table(Randomization, using)} "
+        f"WHERE {rows.column(Randomization, 'subject', using)} = %s"
+    )
+    randomized_at = randomization.format(rows.column(Randomization, "randomized_at", using))
+    arm = randomization.format(rows.column(Randomization, "arm", using))
+    return f"SELECT ({consent}), ({randomized_at}), ({arm})"
+
+
 def subject_dates(subject: Subject) -> SubjectDates:
     """First consent date; randomization date in the site's time zone (RANDDT) and arm.
 
     Read now, in one statement (after the subject lock of a writer, so nothing is missed).
     """
     zone = ZoneInfo(subject.site.timezone)
-    first_consent = Consent.objects.filter(subject=OuterRef("pk")).order_by("signed_on")
-    consent_date, randomized_at, arm = (
-        Subject.objects.filter(pk=subject.pk)
-        .annotate(first_consent_on=Subquery(first_consent.values("signed_on")[:1]))
-        .values_list("first_consent_on", "randomization__randomized_at", "randomization__arm")
-        .get()
-    )
+    using = router.db_for_read(Subject)
+    row = rows.fetch_one(_dates_sql(using), [subject.pk] * 3, using) or (None, None, None)
+    consent_date = rows.convert(Consent, "signed_on", row[0], using)
+    randomized_at = rows.convert(Randomization, "randomized_at", row[1], using)
+    arm = row[2]
     return SubjectDates(
         consent_date=consent_date,
         randomization_date=None if randomized_at is None else randomized_at.astimezone(zone).date(),
@@ -106,14 +124,26 @@ def records_of(subject: Subject, form: str) -> models.QuerySet[Any]:
     return form_model(form).objects.filter(subject=subject)
 
 
+def _find_record(subject: Subject, form: str, record_id: int, lock: bool) -> Any:
+    """The record, or None; the locked read is the record's row alone, in one plain statement."""
+    if not lock:
+        return records_of(subject, form).filter(pk=record_id).first()
+    model = form_model(form)
+    using = router.db_for_write(model)
+    record_column, subject_column = (
+        rows.column(model, "id", using),
+        rows.column(model, "subject", using),
+    )
+    where = f"{record_column} = %s AND {subject_column} = %s"
+    return next(iter(rows.select(model, where, [record_id, subject.pk], lock=True)), None)
+
+
 def record_of(subject: Subject, form: str, record_id: int, *, lock: bool = False) -> Any:
     """One record of a subject's form (another subject's record is 404); ``lock``: for update."""
-    records = records_of(subject, form)
-    if lock:  # the record's row alone (the form's ordering would join and lock the subject)
-        records = records.order_by().select_for_update(of=("self",))
-    record = records.filter(pk=record_id).first()
+    record = _find_record(subject, form, record_id, lock) if 0 < record_id <= MAX_ID else None
     if record is None:
         raise NotFoundError(f"{form} record {record_id} not found for this subject")
+    type(record)._meta.get_field("subject").set_cached_value(record, subject)
     return record
 
 

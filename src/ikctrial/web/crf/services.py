@@ -483,7 +483,6 @@ def crf_record_save(
         save_validated(record, exclude=["subject"])
         if spec.after_save is not None:
             spec.after_save(subject, dates)
-        record.refresh_from_db()
         opened = edit_check_queries(
             subject=subject, form=form, record_id=record.pk, values=field_values(record)
         )

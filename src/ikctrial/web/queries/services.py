@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import lru_cache
 
-from django.db import transaction
+from django.db import router, transaction
 from django.utils import timezone
 
 from ikctrial.clinical.edit_checks import EditCheck, edit_check_findings, edit_checks
 from ikctrial.errors import InputError
+from ikctrial.web import rows
 from ikctrial.web.audit.context import actor_name, audit_context
 from ikctrial.web.crf.selectors import form_model, record_of
 from ikctrial.web.errors import ConflictError
@@ -39,6 +40,25 @@ def protocol_edit_checks() -> tuple[EditCheck, ...]:
     return edit_checks(list(getattr(current_protocol(), "edit_checks", ())))
 
 
+@lru_cache(maxsize=8)
+def _pending_sql(using: str) -> str:
+    """The condition selecting a record's pending automatic queries (every CRF save runs it)."""
+    status = rows.column(DataQuery, "status", using)
+    return (
+        f"{rows.column(DataQuery, 'form', using)} = %s "
+        f"AND {rows.column(DataQuery, 'record_id', using)} = %s "
+        f"AND {rows.column(DataQuery, 'origin', using)} = %s "
+        f"AND {status} IN ({', '.join(['%s'] * len(PENDING))})"
+    )
+
+
+def _pending_automatic(form: str, record_id: int) -> list[DataQuery]:
+    """The record's open or answered edit-check queries, in one plain statement."""
+    using = router.db_for_write(DataQuery)
+    params = [form, record_id, DataQuery.Origin.EDIT_CHECK, *PENDING]
+    return rows.select(DataQuery, _pending_sql(using), params, using=using)
+
+
 def edit_check_queries(
     *, subject: Subject, form: str, record_id: int, values: Mapping[str, object]
 ) -> list[DataQuery]:
@@ -47,15 +67,7 @@ def edit_check_queries(
     Called inside the CRF service's transaction and audit context; returns the queries opened.
     """
     findings = edit_check_findings(protocol_edit_checks(), form, values)
-    pending = {
-        query.check_id: query
-        for query in DataQuery.objects.filter(
-            form=form,
-            record_id=record_id,
-            origin=DataQuery.Origin.EDIT_CHECK,
-            status__in=PENDING,
-        )
-    }
+    pending = {query.check_id: query for query in _pending_automatic(form, record_id)}
     opened = []
     for finding in findings:
         if pending.pop(finding.check_id, None) is not None:

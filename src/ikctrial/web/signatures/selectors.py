@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import lru_cache
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import router
 
+from ikctrial.web import rows
 from ikctrial.web.crf.selectors import casebook_content
 from ikctrial.web.errors import ConflictError
 from ikctrial.web.signatures.models import LockState, Signature, StudyLock, SubjectLock
@@ -26,20 +29,42 @@ def study_state() -> str:
 
 def subject_state(subject: Subject) -> str:
     """The subject's own state: open, frozen or locked."""
-    row = SubjectLock.objects.filter(subject=subject).first()
-    return LockState.OPEN if row is None else str(row.state)
+    return _states(subject)[1]
+
+
+@lru_cache(maxsize=8)
+def _states_sql(using: str) -> str:
+    """The study's and the subject's lock state in one statement (every CRF write runs it)."""
+    first = "ORDER BY {} LIMIT 1"
+    return (
+        f"SELECT (SELECT {rows.column(StudyLock, 'state', using)} "
+        f"FROM {rows.table(StudyLock, using)} "
+        f"{first.format(rows.column(StudyLock, 'id', using))}), "
+        f"(SELECT {rows.column(SubjectLock, 'state', using)} "
+        f"FROM {rows.table(SubjectLock, using)} "
+        f"WHERE {rows.column(SubjectLock, 'subject', using)} = %s "
+        f"{first.format(rows.column(SubjectLock, 'id', using))})"
+    )
+
+
+def _states(subject: Subject) -> tuple[str, str, str]:
+    """(study state, the subject's own state, the one that applies), read in one statement."""
+    using = router.db_for_read(SubjectLock)
+    study, own = rows.fetch_one(_states_sql(using), [subject.pk], using) or (None, None)
+    study, own = str(study or LockState.OPEN), str(own or LockState.OPEN)
+    return study, own, LockState.LOCKED if study == LockState.LOCKED else own
 
 
 def effective_state(subject: Subject) -> str:
     """What applies to the subject's data: locked when the study is locked, else its own."""
-    return LockState.LOCKED if study_state() == LockState.LOCKED else subject_state(subject)
+    return _states(subject)[2]
 
 
 def ensure_data_editable(subject: Subject) -> None:
     """Raise 409 unless the subject's data may change (neither frozen nor locked)."""
-    state = effective_state(subject)
+    study, _, state = _states(subject)
     if state != LockState.OPEN:
-        where = "the study is locked" if study_state() == LockState.LOCKED else f"it is {state}"
+        where = "the study is locked" if study == LockState.LOCKED else f"it is {state}"
         raise ConflictError(
             f"subject {subject.screening_number}'s casebook cannot change: {where} "
             "(a data manager must unlock it with a reason first)"

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
+from django.db import router
 from django.db.models import QuerySet, prefetch_related_objects
 
+from ikctrial.web import rows
 from ikctrial.web.errors import NotFoundError
+from ikctrial.web.sites.models import Site
 from ikctrial.web.sites.permissions import Action
-from ikctrial.web.sites.selectors import Actor, authorize, may, sites_for_user
+from ikctrial.web.sites.selectors import (
+    Actor,
+    authorize,
+    may,
+    site_scope,
+    site_scope_params,
+    site_scope_sql,
+    sites_for_user,
+)
 from ikctrial.web.subjects.models import Subject
 from ikctrial.web.validation import MAX_ID
 
@@ -40,17 +52,40 @@ def subject_for_user(actor: Actor, subject_id: int) -> Subject:
     return _one(subjects_for_user(actor), subject_id)
 
 
+@lru_cache(maxsize=16)
+def _locked_subject_sql(scope: str, using: str) -> str:
+    """The subject and its site, scoped, the subject's row locked: one plain statement."""
+    return (
+        f"SELECT {rows.column_list(Subject, using)}, {rows.column_list(Site, using)} "
+        f"FROM {rows.table(Subject, using)} JOIN {rows.table(Site, using)} "
+        f"ON {rows.column(Site, 'id', using)} = {rows.column(Subject, 'site', using)} "
+        f"WHERE {rows.column(Subject, 'id', using)} = %s AND {scope}"
+        f"{rows.lock_clause(Subject, using)}"
+    )
+
+
 def subject_for_update(actor: Actor, subject_id: int) -> Subject:
     """One visible subject with its site, its row locked until the transaction ends (404 else).
 
-    The writers' entry point: scoping and lock in one statement. Only the subject row and its site
-    are read: anything else about the subject (consent, randomization) must be read after this
-    returns, since rows committed while it waited for the lock are not in its snapshot.
+    The writers' entry point (every API write runs it): scoping and lock in one statement. Only
+    the subject row and its site are read: anything else about the subject (consent,
+    randomization) must be read after this returns, since rows committed while it waited for the
+    lock are not in its snapshot. The row is not remembered as locked (few writers save the
+    subject itself; their audited save reads it again).
     """
-    locked = (
-        _visible_subjects(actor).select_related("site").order_by().select_for_update(of=("self",))
+    if not 0 < subject_id <= MAX_ID or not may(actor, Action.SUBJECT_VIEW):
+        raise NotFoundError(f"subject {subject_id} not found")
+    using = router.db_for_write(Subject)
+    scope = site_scope(actor)
+    sql = _locked_subject_sql(site_scope_sql(scope, rows.column(Subject, "site", using)), using)
+    row = rows.fetch_one(sql, [subject_id, *site_scope_params(scope)], using)
+    if row is None:
+        raise NotFoundError(f"subject {subject_id} not found")
+    subject = rows.build(Subject, row, using=using)
+    Subject._meta.get_field("site").set_cached_value(
+        subject, rows.build(Site, row, rows.width(Subject), using)
     )
-    return _one(locked, subject_id)
+    return subject
 
 
 def subject_status(subject: Subject) -> str:
