@@ -14,6 +14,8 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -72,16 +74,22 @@ def _sqlite_trial(out: Path) -> tuple[list[tuple[Any, ...]], dict[str, int]]:
         return _trial_in(connection)
 
 
-def _fresh_postgres(url: str) -> str:
-    """A fresh database ``<name>_demo`` on the server of ``url`` (dropped first if it exists)."""
+@contextmanager
+def _fresh_postgres(url: str) -> Iterator[str]:
+    """A fresh database ``<name>_demo`` on the server of ``url``, dropped before and after."""
     import psycopg
 
     parts = urlsplit(url)
     name = f"{parts.path.lstrip('/')}_demo"
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as admin:
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"')
-    return urlunsplit(parts._replace(path=f"/{name}"))
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _configured_postgres() -> str | None:
@@ -134,12 +142,12 @@ def test_same_seed_gives_the_same_trial(tmp_path: Path) -> None:
     else:
         import psycopg
 
-        url = _fresh_postgres(postgres)
-        second = _demo(tmp_path / "second", database_url=url)
-        assert second.returncode == 0, second.stderr
-        assert "Trial database: postgresql" in " ".join(second.stdout.split())
-        with psycopg.connect(url) as connection:
-            again = _trial_in(connection)
+        with _fresh_postgres(postgres) as url:
+            second = _demo(tmp_path / "second", database_url=url)
+            assert second.returncode == 0, second.stderr
+            assert "Trial database: postgresql" in " ".join(second.stdout.split())
+            with psycopg.connect(url) as connection:
+                again = _trial_in(connection)
     assert again == _sqlite_trial(tmp_path / "first")
 
 
