@@ -152,3 +152,16 @@ def test_spider_week_from_dates() -> None:
         spider_figure(adtr)
     plot = spider_figure(adtr, paramcd="VSUMDIAM")
     assert plot.points[["week", "pchg"]].to_numpy().tolist() == [[8.0, -100.0]]
+
+
+def test_spider_with_baseline_scans_only_draws_empty_panels(trial: Trial) -> None:
+    """No post-baseline change yet: no point, no line, no progression mark, one panel per arm."""
+    baseline = trial.adtr[trial.adtr.ABLFL == "Y"]
+    plot = spider_figure(baseline, adrs=trial.adrs, arm_order=[IKC, CONTROL])
+    assert plot.points.empty
+    assert plot.points["progression"].dtype == bool
+    assert len(plot.figure.axes) == 2
+    for ax in plot.figure.axes:
+        assert not [line for line in ax.get_lines() if line.get_marker() == "o"]
+        marks = [line for line in ax.get_lines() if line.get_marker() == "X"]
+        assert [len(line.get_xdata()) for line in marks] == [0]

@@ -71,10 +71,13 @@ def spider_points(
         progressed = response_records(adrs, "OVR", criterion)
         progressed = progressed[progressed["AVALC"] == "PD"]
         keys = set(zip(progressed["USUBJID"], pd.to_datetime(progressed["ADT"]), strict=True))
-        points["progression"] = [
-            (s, pd.Timestamp(d)) in keys
-            for s, d in zip(points["USUBJID"], points["date"], strict=True)
-        ]
+        points["progression"] = np.array(
+            [
+                (s, pd.Timestamp(d)) in keys
+                for s, d in zip(points["USUBJID"], points["date"], strict=True)
+            ],
+            dtype=bool,
+        )  # bool even when empty: an empty list would be an object column, not a row mask
     return points.drop(columns="date").sort_values(["USUBJID", "week"]).reset_index(drop=True)
 
 
