@@ -21,6 +21,7 @@ import pytest
 from matplotlib.image import imread
 from playwright.sync_api import Browser, expect
 from tests.browser.test_site_flow import SCREENSHOTS, browser
+from tests.report.test_build import SECTION_IDS
 
 from ikctrial.stats.kaplan_meier import survival_curve
 
@@ -31,21 +32,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 SUBJECTS = 16
 SEED = 20180719
-SECTIONS = (
-    "consort",
-    "baseline",
-    "pfs",
-    "forest",
-    "waterfall",
-    "spider",
-    "swimmer",
-    "tace",
-    "immune",
-    "safety",
-    "exposure",
-    "design",
-    "cutoff",
-)
+SECTIONS = tuple(section for section in SECTION_IDS if section != "title")  # title: the h1
 FIGURES = ("consort", "pfs", "forest", "waterfall", "spider", "swimmer")
 
 

@@ -110,3 +110,16 @@ def test_every_arm_name_comes_from_the_study(small_trial: AdamTrial, design: Des
     report, page = _build(AdamTrial(adam=adam, consort=small_trial.consort), design)
     assert "'Sorafenib' is not one of the arms" in _section(page, "baseline")
     assert list(report.pfs_medians) == [IKC, CONTROL]
+
+
+def test_baseline_scans_only(small_trial: AdamTrial, design: DesignReport) -> None:
+    """No post-baseline scan yet: both tumour-size sections say so for each criterion."""
+    adam = dict(small_trial.adam)
+    adam["ADTR"] = adam["ADTR"][adam["ADTR"]["ABLFL"] == "Y"]
+    _, page = _build(AdamTrial(adam=adam, consort=small_trial.consort), design)
+    waterfall, spider = _section(page, "waterfall"), _section(page, "spider")
+    for title in ("RECIST 1.1", "mRECIST"):
+        assert f"Waterfall plot ({title})" in waterfall
+        assert f"Spider plot ({title})" in spider
+    assert waterfall.count("no patient has a baseline and a post-baseline complete") == 2
+    assert spider.count("no post-baseline complete assessment yet") == 2
