@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from tests.report.synthetic_trial import CONTROL, CUTOFF, IKC, timepoint_response
 
 from ikctrial.analysis.adam.metadata import ADAM_DATASETS, conform
 from ikctrial.design.report import DesignReport
@@ -24,10 +25,7 @@ from ikctrial.report.figures.consort import ArmFlow, ConsortCounts
 STUDY_ID = "IVY02"
 EXPERIMENTAL_CODE = "IKC_TACE"
 CONTROL_CODE = "TACE"
-IKC = "IKC + TACE"
-CONTROL = "TACE alone"
 ARMS = {EXPERIMENTAL_CODE: IKC, CONTROL_CODE: CONTROL}
-CUTOFF = date(2026, 6, 30)
 CUTOFF_AT = datetime(2026, 6, 30, 23, 59, tzinfo=UTC)
 GENERATED_AT = datetime(2026, 7, 2, 9, 30, tzinfo=UTC)
 VISITS = {"WEEK 4": 28, "WEEK 8": 56, "WEEK 16": 112, "WEEK 24": 168, "WEEK 36": 252}
@@ -85,16 +83,6 @@ def _common(subject: str, arm: str, actual: str | None) -> dict[str, Any]:
         "TRTP": arm,
         "TRTA": actual,
     }
-
-
-def _response(pchg: float, new_lesion: bool) -> str:
-    if new_lesion or pchg >= 20.0:
-        return "PD"
-    if pchg <= -100.0:
-        return "CR"
-    if pchg <= -30.0:
-        return "PR"
-    return "SD"
 
 
 _RANK = {"CR": 1, "PR": 2, "SD": 3, "NON-CR/NON-PD": 4, "PD": 5, "NE": 6}
@@ -243,7 +231,7 @@ def make_adam_trial(
             for day in range(56, last_scan + 1, 56):
                 level += (-8.0 if ikc else -3.0) + shift / 2 + float(rng.normal(0.0, 12.0))
                 pchg = max(round(level, 1), -100.0)
-                response = _response(pchg, bool(rng.random() < 0.05))
+                response = timepoint_response(pchg, bool(rng.random() < 0.05))
                 scan = start + timedelta(days=day)
                 value = base * (1 + pchg / 100)
                 series.append(

@@ -26,7 +26,7 @@ class Trial:
     adex: pd.DataFrame
 
 
-def _response(pchg: float, new_lesion: bool) -> str:
+def timepoint_response(pchg: float, new_lesion: bool) -> str:
     """Overall response per time point from the % change alone (RECIST 1.1 thresholds)."""
     if new_lesion or pchg >= 20.0:
         return "PD"
@@ -69,7 +69,7 @@ def _tumour_series(
         level = level + drift + float(rng.normal(0.0, 12.0))
         pchg = max(round(level, 1), -100.0)
         new_lesion = bool(rng.random() < 0.06)
-        response = _response(pchg, new_lesion)
+        response = timepoint_response(pchg, new_lesion)
         scan = randomized + timedelta(days=day)
         tr.append(
             {
