@@ -21,6 +21,7 @@ from fhir.resources.bundle import Bundle
 
 from ikctrial.analysis import records as r
 from ikctrial.analysis.adam.datasets import adam_datasets, discontinuation_reason
+from ikctrial.analysis.adam.metadata import ADAM_DATASETS
 from ikctrial.analysis.context import AnalysisContext, analysis_context
 from ikctrial.analysis.endpoints import (
     PFS_PARAMETERS,
@@ -503,20 +504,8 @@ def test_adtace_repeat_sessions_and_follow_up(
     assert (row["USUBJID"], row["SITEID"], row["ITTFL"]) == ("IVY02-S1", "SITEA", "Y")
     assert row["TRTP"] == ctx.arms["IKC_TACE"]
     assert row["TRTA"] == (ctx.arms["IKC_TACE"] if tace_days else None)
-    assert list(rows.columns) == [
-        "STUDYID",
-        "USUBJID",
-        "SITEID",
-        "TRTP",
-        "TRTA",
-        "ITTFL",
-        "PARAMCD",
-        "PARAM",
-        "AVAL",
-        "FUPYR",
-        "STARTDT",
-        "ENDDT",
-    ]
+    # the metadata's order, which test_adam_metadata pins variable by variable
+    assert list(rows.columns) == [v.name for v in ADAM_DATASETS["ADTACE"].variables]
 
 
 def test_exposure() -> None:

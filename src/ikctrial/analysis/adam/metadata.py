@@ -143,6 +143,15 @@ _TRT = (
     _v("TRTP", "Planned Treatment", "text", 40, "Cond", derivation="ADSL.TRT01P"),
     _v("TRTA", "Actual Treatment", "text", 40, "Cond", derivation="ADSL.TRT01A"),
 )
+
+
+def _analysis_flag(derivation: str) -> Variable:
+    """ANL01FL, the records an analysis reads; which records they are is the ``derivation``."""
+    return _v(
+        "ANL01FL", "Analysis Flag 01", "text", 1, "Cond", codelist="NY", derivation=derivation
+    )
+
+
 _PARAM = (
     _v("PARAMCD", "Parameter Code", "text", 8),
     _v("PARAM", "Parameter", "text", 200),
@@ -373,15 +382,7 @@ ADRS = Dataset(
             core="Cond",
             derivation="Date of the assessment (latest scan of the time point)",
         ),
-        _v(
-            "ANL01FL",
-            "Analysis Flag 01",
-            "text",
-            1,
-            "Cond",
-            codelist="NY",
-            derivation="Y on the records used for best overall response, domain reference 2.9",
-        ),
+        _analysis_flag("Y on the records used for best overall response, domain reference 2.9"),
     ),
 )
 
@@ -420,15 +421,7 @@ ADTR = Dataset(
             derivation="Smallest AVAL so far including baseline, domain reference 2.5",
         ),
         _v("ABLFL", "Baseline Record Flag", "text", 1, "Cond", codelist="NY"),
-        _v(
-            "ANL01FL",
-            "Analysis Flag 01",
-            "text",
-            1,
-            "Cond",
-            codelist="NY",
-            derivation="Y on the best percentage change record, domain reference 7.2",
-        ),
+        _analysis_flag("Y on the best percentage change record, domain reference 7.2"),
     ),
 )
 
@@ -465,15 +458,9 @@ ADLB = Dataset(
         _v("BASE", "Baseline Value", "float", core="Cond"),
         _v("CHG", "Change from Baseline", "float", core="Cond"),
         _v("ABLFL", "Baseline Record Flag", "text", 1, "Cond", codelist="NY"),
-        _v(
-            "ANL01FL",
-            "Analysis Flag 01",
-            "text",
-            1,
-            "Cond",
-            codelist="NY",
-            derivation="Y on the baseline record and per parameter and AVISIT on the value closest "
-            "to the planned day (earlier on a tie), domain reference 7.4",
+        _analysis_flag(
+            "Y on the baseline record and per parameter and AVISIT on the value closest "
+            "to the planned day (earlier on a tie), domain reference 7.4"
         ),
         _v(
             "ATOXGR",
