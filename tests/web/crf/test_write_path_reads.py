@@ -22,7 +22,7 @@ from ikctrial.web.audit.models import audited_models
 from ikctrial.web.crf.models import VitalSigns
 from ikctrial.web.crf.selectors import record_of, subject_dates
 from ikctrial.web.errors import NotFoundError
-from ikctrial.web.signatures.selectors import effective_state, subject_state
+from ikctrial.web.signatures.selectors import effective_state, subject_signatures
 from ikctrial.web.sites.models import Site
 from ikctrial.web.sites.permissions import Role
 from ikctrial.web.sites.selectors import (
@@ -131,7 +131,9 @@ def test_dates_and_lock_states_match_the_stored_rows(casebook: Randomized) -> No
     assert dates.consent_date == dt.date(2026, 3, 1)
     assert dates.randomization_date == casebook.randomization_date
     assert dates.arm == casebook.arm
-    assert (effective_state(subject), subject_state(subject)) == ("open", "open")
+    assert effective_state(subject) == "open"
+    shown = subject_signatures(subject)
+    assert (shown["state"], shown["subject_state"], shown["study_state"]) == ("open",) * 3
 
 
 def test_record_of_refuses_another_subjects_record(

@@ -27,11 +27,6 @@ def study_state() -> str:
     return LockState.OPEN if row is None else str(row.state)
 
 
-def subject_state(subject: Subject) -> str:
-    """The subject's own state: open, frozen or locked."""
-    return _states(subject)[1]
-
-
 @lru_cache(maxsize=8)
 def _states_sql(using: str) -> str:
     """The study's and the subject's lock state in one statement (every CRF write runs it)."""
@@ -112,11 +107,12 @@ def signature_document(signature: Signature, current_hash: str | None = None) ->
 def subject_signatures(subject: Subject) -> dict[str, Any]:
     """The subject's lock state and signatures (casebook ones checked against today's content)."""
     current = casebook_hash(subject)
+    study, own, state = _states(subject)
     return {
         "subject_id": subject.pk,
-        "state": effective_state(subject),
-        "subject_state": subject_state(subject),
-        "study_state": study_state(),
+        "state": state,
+        "subject_state": own,
+        "study_state": study,
         "casebook_hash": current,
         "signatures": [
             signature_document(s, current) for s in Signature.objects.filter(subject=subject)
